@@ -1,0 +1,63 @@
+using System.CommandLine;
+using FactTrace.IO;
+
+namespace FactTrace.Cli;
+
+/// <summary>Shared CLI plumbing: exit codes, one-line errors, the global --verbose flag.</summary>
+public static class Cli
+{
+    public const int Ok = 0, RuntimeError = 1, UsageError = 2;
+
+    public static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "Print stack traces on errors.",
+        Recursive = true,
+    };
+
+    /// <summary>Parses and runs; parse errors exit 2, <see cref="FactTraceException"/> exits with its code, anything else 1.</summary>
+    public static int Run(RootCommand root, string[] args, TextWriter? stderr = null)
+    {
+        stderr ??= Console.Error;
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // Prefer the error that names the offending token over "required command was not provided".
+            var first = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized")) ?? parsed.Errors[0];
+            stderr.WriteLine($"error: {first.Message} (see 'facttrace --help')");
+            return UsageError;
+        }
+        var verbose = parsed.GetValue(Verbose);
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (FactTraceException e)
+        {
+            stderr.WriteLine($"error: {OneLine(e.Message)}");
+            if (verbose) stderr.WriteLine(e);
+            return e.ExitCode;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"error: {OneLine(e.Message)}");
+            if (verbose) stderr.WriteLine(e);
+            return RuntimeError;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"error: {e.GetType().Name}: {OneLine(e.Message)} (run with --verbose for details)");
+            if (verbose) stderr.WriteLine(e);
+            return RuntimeError;
+        }
+    }
+
+    static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>Checks a numeric option is positive; a usage error naming the option otherwise.</summary>
+    public static int Positive(ParseResult r, Option<int> o)
+    {
+        var v = r.GetValue(o);
+        if (v <= 0) throw FactTraceException.Usage($"{o.Name} must be a positive integer (got {v})");
+        return v;
+    }
+}
