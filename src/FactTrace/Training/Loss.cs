@@ -1,0 +1,25 @@
+using FactTrace.Models;
+using static TorchSharp.torch;
+
+namespace FactTrace.Training;
+
+public static class Loss
+{
+    /// <summary>
+    /// Mean next-token cross-entropy over the positions whose next label is not ignored. Logits are computed only at
+    /// those positions: with answer-only QA loss most positions carry none, and the output layer is a large part of
+    /// a tiny model's cost.
+    /// </summary>
+    public static Tensor NextToken(CausalLM model, Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.Hidden(batch.Ids, batch.Mask);                 // [B, T, D]
+        var d = hidden.shape[2];
+        var targets = batch.Labels[.., 1..];                              // [B, T-1]
+        var keep = targets.ne(EncodedExample.Ignore);                     // [B, T-1]
+        var h = hidden[.., ..^1].masked_select(keep.unsqueeze(-1)).view(-1, d); // [N, D]
+        var logits = model.Logits(h);                                     // [N, V]
+        var loss = nn.functional.cross_entropy(logits, targets.masked_select(keep));
+        return loss.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,328 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using FactTrace.Evaluation;
+using FactTrace.IO;
+using FactTrace.Models;
+using FactTrace.Text;
+using static TorchSharp.torch;
+
+namespace FactTrace.Training;
+
+/// <summary>Progress of a run, for a progress bar or periodic log lines.</summary>
+public sealed record TrainProgress(string Stage, int StageIndex, int Stages, int Epoch, int Epochs, long Step,
+    long TotalSteps, double Loss, double Lr, double TokensPerSecond);
+
+/// <summary>
+/// Trains one model with one strategy. A run folder holds: <c>metrics.jsonl</c>, <c>state/</c> (the latest resumable
+/// checkpoint), an HF folder per finished stage (<c>stage1/</c> for two-stage) and <c>final/</c>, and
+/// <c>eval.json</c>. Every file is written atomically; <see cref="Run"/> with resume continues exactly.
+/// </summary>
+public sealed class Trainer
+{
+    /// <summary>Training data: the BIOs of all people and the questions of the in-distribution people.</summary>
+    public sealed record Data(IReadOnlyList<EncodedExample> Bio, IReadOnlyList<EncodedExample> QaTrain);
+
+    /// <summary>One stage: its name (also its checkpoint folder), epochs, peak lr and the examples of an epoch.</summary>
+    sealed record Stage(string Name, int Epochs, double Lr, Func<int, List<EncodedExample>> EpochData);
+
+    /// <summary>Evaluates a model: <c>full</c> = every person (final), else a fixed subset (learning curves).</summary>
+    public delegate EvalResult Evaluate(CausalLM model, bool full);
+
+    readonly CausalLM model;
+    readonly ITokenizer tokenizer;
+    readonly Data data;
+    readonly TrainOptions options;
+    readonly string outDir;
+    readonly Evaluate? evaluate;
+    readonly IProgress<TrainProgress>? progress;
+    readonly List<Stage> stages;
+
+    public Trainer(CausalLM model, ITokenizer tokenizer, Data data, TrainOptions options, string outDir,
+        Evaluate? evaluate = null, IProgress<TrainProgress>? progress = null)
+    {
+        options.Validate();
+        (this.model, this.tokenizer, this.data, this.options, this.outDir, this.evaluate, this.progress) =
+            (model, tokenizer, data, options, outDir, evaluate, progress);
+        stages = PlanStages();
+    }
+
+    public string MetricsPath => Path.Combine(outDir, "metrics.jsonl");
+    public string StateDir => Path.Combine(outDir, "state");
+    public string EvalPath => Path.Combine(outDir, "eval.json");
+
+    /// <summary>The examples of every epoch of every stage, in order (what the model will see); for tests and audits.</summary>
+    public IEnumerable<(string Stage, int Epoch, List<EncodedExample> Examples)> Schedule() =>
+        stages.SelectMany(s => Enumerable.Range(0, s.Epochs).Select(e => (s.Name, e, s.EpochData(e))));
+
+    List<Stage> PlanStages()
+    {
+        var seed = (ulong)options.Seed;
+        List<EncodedExample> Shuffled(IEnumerable<EncodedExample> xs, int stage, int epoch)
+        {
+            var list = xs.ToList();
+            Rng.For(seed, 0x5eed, (ulong)stage, (ulong)epoch).Shuffle(list);
+            return list;
+        }
+
+        return options.Strategy switch
+        {
+            Strategy.BioOnly => [new Stage("bio", options.BioEpochs, options.Lr, e => Shuffled(data.Bio, 0, e))],
+            Strategy.TwoStage =>
+            [
+                new Stage("stage1", options.BioEpochs, options.Lr, e => Shuffled(data.Bio, 0, e)),
+                new Stage("stage2", options.QaEpochs, options.QaLr ?? options.Lr, e =>
+                {
+                    var replay = (int)Math.Round(options.ReplayFraction * data.QaTrain.Count);
+                    return Shuffled(data.QaTrain.Concat(Sample(data.Bio, replay, Rng.For(seed, 0xb10, 1, (ulong)e))), 1, e);
+                }),
+            ],
+            Strategy.Mixed => [new Stage("mixed", options.BioEpochs, options.Lr, e =>
+            {
+                var qaCount = options.QaRatio is { } r
+                    ? (int)Math.Round(r / (1 - r) * data.Bio.Count)
+                    : data.QaTrain.Count;
+                return Shuffled(data.Bio.Concat(Sample(data.QaTrain, qaCount, Rng.For(seed, 0x0a, 0, (ulong)e))), 0, e);
+            })],
+            _ => throw new ArgumentOutOfRangeException(nameof(options)),
+        };
+    }
+
+    /// <summary><paramref name="count"/> examples: whole shuffled passes over <paramref name="pool"/>, then a shuffled part.</summary>
+    static IEnumerable<EncodedExample> Sample(IReadOnlyList<EncodedExample> pool, int count, Rng rng)
+    {
+        if (pool.Count == 0 || count <= 0) yield break;
+        var order = pool.ToList();
+        for (int taken = 0; taken < count;)
+        {
+            rng.Shuffle(order);
+            foreach (var e in order.Take(count - taken)) { yield return e; taken++; }
+        }
+    }
+
+    int StepsPerEpoch(Stage s, int epoch) => (s.EpochData(epoch).Count + options.BatchSize - 1) / options.BatchSize;
+
+    /// <summary>Trains to the end (or continues a stopped run when <paramref name="resume"/>); returns the final evaluation.</summary>
+    public EvalResult? Run(bool resume)
+    {
+        Directory.CreateDirectory(outDir);
+        var fingerprint = Fingerprint();
+        var state = resume ? LoadState(fingerprint) : null;
+        if (state is null)
+        {
+            if (File.Exists(MetricsPath) || Directory.Exists(StateDir))
+                throw FactTraceException.Usage($"'{outDir}' already holds a training run (use --resume to continue it, or --force to start over)");
+            state = new TrainerState { RunFingerprint = fingerprint };
+            AtomicFile.WriteAllText(MetricsPath, "");
+        }
+        if (state.Finished && File.Exists(EvalPath)) return Json.ReadFile<EvalResult>(EvalPath, "eval file");
+
+        using var opt = new AdamW(ParameterGroups(), options.Beta1, options.Beta2);
+        if (resume && Directory.Exists(StateDir)) RestoreWeightsAndMoments(opt, state);
+        TruncateMetrics(state.MetricsLines);
+
+        var parameters = opt.Parameters.Select(p => p.Param).ToList();
+        var watch = Stopwatch.StartNew();
+        long totalSteps = stages.Sum(s => (long)Enumerable.Range(0, s.Epochs).Sum(e => StepsPerEpoch(s, e)));
+
+        while (state.Stage < stages.Count)
+        {
+            var stage = stages[state.Stage];
+            long stageSteps = Enumerable.Range(0, stage.Epochs).Sum(e => StepsPerEpoch(stage, e));
+            var schedule = LrSchedule.Create(stage.Lr, stageSteps, options.WarmupFraction, options.MinLrRatio);
+
+            for (; state.Epoch < stage.Epochs; state.Epoch++, state.Batch = 0)
+            {
+                var batches = stage.EpochData(state.Epoch).Chunk(options.BatchSize).ToList();
+                while (state.Batch < batches.Count)
+                {
+                    var lr = schedule.At(state.StageStep);
+                    using (var batch = Batch.Collate(batches[state.Batch], tokenizer.PadId))
+                    {
+                        state.LossSum += TrainStep(batch, opt, parameters, lr, stage.Name, state.GlobalStep);
+                        state.LossCount++;
+                        state.TokensSinceLog += batch.Tokens;
+                    }
+                    state.Batch++;
+                    state.StageStep++;
+                    state.GlobalStep++;
+                    if (state.GlobalStep % 16 == 0) GC.Collect(); // native memory is freed by finalizers
+                    if (state.GlobalStep % options.LogEvery == 0) LogTrain(state, stage, lr, watch);
+                    progress?.Report(new TrainProgress(stage.Name, state.Stage, stages.Count, state.Epoch, stage.Epochs,
+                        state.GlobalStep, totalSteps, state.LossCount > 0 ? state.LossSum / state.LossCount : double.NaN, lr,
+                        TokensPerSecond(state, watch)));
+                    if (state.GlobalStep % options.CheckpointEvery == 0) SaveState(opt, state);
+                }
+                if (evaluate is not null && options.EvalEvery > 0 && (state.Epoch + 1) % options.EvalEvery == 0
+                    && state.Epoch + 1 < stage.Epochs)
+                    LogEval(state, stage, evaluate(model, full: false));
+            }
+
+            // The end of a stage that is not the last: its HF checkpoint, a curve point, and (two-stage) the
+            // stage-1 memory, measured on everyone because forgetting in stage 2 is part of the finding.
+            if (state.Stage < stages.Count - 1)
+            {
+                HfCheckpoint.Save(model, Path.Combine(outDir, stage.Name), tokenizer);
+                if (evaluate is not null)
+                {
+                    var atEnd = evaluate(model, full: stage.Name == "stage1");
+                    if (stage.Name == "stage1") state.BioMemorizationStage1 = atEnd.BioMemorization;
+                    state.Epoch = stage.Epochs - 1;
+                    LogEval(state, stage, atEnd);
+                }
+            }
+            state.Stage++;
+            state.Epoch = 0;
+            state.Batch = 0;
+            state.StageStep = 0;
+            SaveState(opt, state);
+        }
+
+        HfCheckpoint.Save(model, Path.Combine(outDir, "final"), tokenizer);
+        EvalResult? result = null;
+        if (evaluate is not null)
+        {
+            result = evaluate(model, full: true) with { BioMemorizationStage1 = state.BioMemorizationStage1 };
+            LogEval(state, stages[^1], result, final: true);
+            AtomicFile.WriteAllText(EvalPath, JsonSerializer.Serialize(result, Json.Indented));
+        }
+        state.Finished = true;
+        SaveState(opt, state);
+        return result;
+    }
+
+    double TrainStep(Batch batch, AdamW opt, List<Tensor> parameters, double lr, string stage, long step)
+    {
+        using var scope = NewDisposeScope();
+        var loss = Loss.NextToken(model, batch);
+        var value = loss.item<float>();
+        if (!float.IsFinite(value))
+            throw new FactTraceException($"loss is {value} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
+        loss.backward();
+        if (options.GradClip > 0)
+        {
+            var norm = nn.utils.clip_grad_norm_(parameters, options.GradClip);
+            if (!double.IsFinite(norm))
+                throw new FactTraceException($"gradient norm is {norm} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
+        }
+        opt.StepWith(lr);
+        opt.ZeroGrad();
+        return value;
+    }
+
+    /// <summary>Weight decay on weight matrices only: not on norms, biases or the input embedding.</summary>
+    IEnumerable<AdamW.Group> ParameterGroups()
+    {
+        var all = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        static bool NoDecay(string name, Tensor p) =>
+            p.dim() < 2 || name.EndsWith("embed_in.weight") || name.EndsWith("embed_tokens.weight");
+        yield return new AdamW.Group(all.Where(p => !NoDecay(p.Item1, p.Item2)).ToList(), options.WeightDecay);
+        yield return new AdamW.Group(all.Where(p => NoDecay(p.Item1, p.Item2)).ToList(), 0.0);
+    }
+
+    static double TokensPerSecond(TrainerState s, Stopwatch w) =>
+        w.Elapsed.TotalSeconds > 0 ? s.TokensSinceLog / Math.Max(1e-9, w.Elapsed.TotalSeconds) : 0;
+
+    void LogTrain(TrainerState state, Stage stage, double lr, Stopwatch watch)
+    {
+        var line = new Dictionary<string, object?>
+        {
+            ["type"] = "train", ["step"] = state.GlobalStep, ["stage"] = stage.Name, ["epoch"] = state.Epoch,
+            ["loss"] = state.LossSum / Math.Max(1, state.LossCount), ["lr"] = lr,
+            ["tokens_per_s"] = Math.Round(TokensPerSecond(state, watch), 1),
+        };
+        AppendMetrics(state, line);
+        state.LossSum = 0; state.LossCount = 0; state.TokensSinceLog = 0;
+        watch.Restart();
+    }
+
+    void LogEval(TrainerState state, Stage stage, EvalResult r, bool final = false)
+    {
+        var line = new Dictionary<string, object?>
+        {
+            ["type"] = final ? "eval_final" : "eval", ["step"] = state.GlobalStep, ["stage"] = stage.Name,
+            ["epoch"] = state.Epoch + (final ? 0 : 1), ["global_epoch"] = GlobalEpoch(state, final),
+            ["qa_id"] = r.QaId, ["qa_ood"] = r.QaOod, ["bio_memorization"] = r.BioMemorization,
+            ["bio_extraction"] = r.BioExtraction, ["people_per_split"] = r.PeoplePerSplit,
+        };
+        AppendMetrics(state, line);
+    }
+
+    /// <summary>Epochs completed over all stages (the x axis of learning curves).</summary>
+    int GlobalEpoch(TrainerState s, bool final) =>
+        final ? stages.Sum(x => x.Epochs) : stages.Take(s.Stage).Sum(x => x.Epochs) + Math.Min(s.Epoch + 1, stages[s.Stage].Epochs);
+
+    void AppendMetrics(TrainerState state, Dictionary<string, object?> line)
+    {
+        File.AppendAllText(MetricsPath, JsonSerializer.Serialize(line, Json.Line) + "\n");
+        state.MetricsLines++;
+    }
+
+    void TruncateMetrics(int lines)
+    {
+        if (!File.Exists(MetricsPath)) { AtomicFile.WriteAllText(MetricsPath, ""); return; }
+        var kept = File.ReadLines(MetricsPath).Take(lines).ToList();
+        AtomicFile.WriteLines(MetricsPath, kept);
+    }
+
+    void SaveState(AdamW opt, TrainerState state)
+    {
+        var saved = state with { OptimizerStep = opt.Step };
+        OutputFolder.Create(StateDir, force: true, dir =>
+        {
+            Safetensors.Write(Path.Combine(dir, "model.safetensors"), StateDict());
+            Safetensors.Write(Path.Combine(dir, "optimizer.safetensors"), opt.StateTensors());
+            AtomicFile.WriteAllText(Path.Combine(dir, "trainer_state.json"), JsonSerializer.Serialize(saved, Json.Indented));
+        }, "trainer state folder");
+    }
+
+    Dictionary<string, Tensor> StateDict() =>
+        model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+
+    TrainerState? LoadState(string fingerprint)
+    {
+        var file = Path.Combine(StateDir, "trainer_state.json");
+        if (!File.Exists(file)) return null;
+        var s = Json.ReadFile<TrainerState>(file, "trainer state");
+        if (s.FormatVersion > TrainerState.CurrentFormat)
+            throw new FactTraceException($"trainer state '{file}': format_version {s.FormatVersion} is newer than this program ({TrainerState.CurrentFormat})");
+        if (s.RunFingerprint != fingerprint)
+            throw FactTraceException.Usage($"trainer state '{file}' belongs to a different run configuration (options, model or data changed); start a new --out folder or use --force");
+        return s;
+    }
+
+    void RestoreWeightsAndMoments(AdamW opt, TrainerState state)
+    {
+        var weights = Safetensors.Read(Path.Combine(StateDir, "model.safetensors"));
+        var moments = Safetensors.Read(Path.Combine(StateDir, "optimizer.safetensors"));
+        try
+        {
+            using var noGrad = no_grad();
+            foreach (var (name, p) in model.named_parameters())
+            {
+                if (!weights.TryGetValue(name, out var w))
+                    throw new FactTraceException($"trainer state '{StateDir}/model.safetensors' lacks parameter '{name}'");
+                p.copy_(w);
+            }
+            opt.LoadState(moments, state.OptimizerStep);
+        }
+        finally
+        {
+            foreach (var t in weights.Values.Concat(moments.Values)) t.Dispose();
+        }
+    }
+
+    /// <summary>SHA-256 over options, model config and every example's tokens: what must match for a resume.</summary>
+    string Fingerprint()
+    {
+        using var sha = SHA256.Create();
+        void Add(string s) { var b = Encoding.UTF8.GetBytes(s); sha.TransformBlock(b, 0, b.Length, null, 0); }
+        Add(JsonSerializer.Serialize(options, Json.Line));
+        Add(model.Config.ToJson());
+        foreach (var e in data.Bio.Concat(data.QaTrain))
+            Add(string.Join(",", e.Ids) + "|" + string.Join(",", e.Labels) + "|" + e.Kind + e.Person + ";");
+        sha.TransformFinalBlock([], 0, 0);
+        return Convert.ToHexString(sha.Hash!).ToLowerInvariant()[..16];
+    }
+}
