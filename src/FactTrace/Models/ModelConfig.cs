@@ -36,9 +36,9 @@ public sealed record ModelConfig
     [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; init; } = 2048;
     [JsonPropertyName("initializer_range")] public double InitializerRange { get; init; } = 0.02;
     [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; }
-    [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
-    [JsonPropertyName("eos_token_id")] public int? EosTokenId { get; init; }
-    [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
+    [JsonPropertyName("bos_token_id"), JsonConverter(typeof(TokenIdConverter))] public int? BosTokenId { get; init; }
+    [JsonPropertyName("eos_token_id"), JsonConverter(typeof(TokenIdConverter))] public int? EosTokenId { get; init; }
+    [JsonPropertyName("pad_token_id"), JsonConverter(typeof(TokenIdConverter))] public int? PadTokenId { get; init; }
     [JsonPropertyName("hidden_act")] public string? HiddenAct { get; init; }
     [JsonPropertyName("torch_dtype")] public string? TorchDtype { get; init; }
 

@@ -1,0 +1,29 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FactTrace.Models;
+
+/// <summary>SwiGLU: down_proj(silu(gate_proj(x)) * up_proj(x)); bias only with mlp_bias.</summary>
+public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
+{
+    readonly Linear gate_proj, up_proj, down_proj;
+
+    public LlamaMlp(ModelConfig c) : base(nameof(LlamaMlp))
+    {
+        var bias = c.MlpBias ?? false;
+        gate_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, bias); // W [I, D]
+        up_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, bias);   // W [I, D]
+        down_proj = nn.Linear(c.IntermediateSize, c.HiddenSize, bias); // W [D, I]
+        register_module("gate_proj", gate_proj);
+        register_module("up_proj", up_proj);
+        register_module("down_proj", down_proj);
+    }
+
+    public override Tensor forward(Tensor x) // [B,T,D]
+    {
+        using var scope = NewDisposeScope();
+        var h = nn.functional.silu(gate_proj.call(x)) * up_proj.call(x); // [B,T,I]
+        return down_proj.call(h).MoveToOuterDisposeScope();               // [B,T,D]
+    }
+}
