@@ -58,11 +58,13 @@ public sealed class Trainer
 
     List<Stage> PlanStages()
     {
-        var seed = (ulong)options.Seed;
+        var seed = options.Seed;
+        // Each epoch's order is its own seeded stream: a pure function of (seed, stage, epoch), which is what
+        // makes resuming mid-run exact.
         List<EncodedExample> Shuffled(IEnumerable<EncodedExample> xs, int stage, int epoch)
         {
             var list = xs.ToList();
-            Rng.For(seed, 0x5eed, (ulong)stage, (ulong)epoch).Shuffle(list);
+            new Rng(seed, $"train-order/{stage}", epoch).Shuffle(list);
             return list;
         }
 
@@ -75,7 +77,7 @@ public sealed class Trainer
                 new Stage("stage2", options.QaEpochs, options.QaLr ?? options.Lr, e =>
                 {
                     var replay = (int)Math.Round(options.ReplayFraction * data.QaTrain.Count);
-                    return Shuffled(data.QaTrain.Concat(Sample(data.Bio, replay, Rng.For(seed, 0xb10, 1, (ulong)e))), 1, e);
+                    return Shuffled(data.QaTrain.Concat(Sample(data.Bio, replay, new Rng(seed, "train-replay", e))), 1, e);
                 }),
             ],
             Strategy.Mixed => [new Stage("mixed", options.BioEpochs, options.Lr, e =>
@@ -83,7 +85,7 @@ public sealed class Trainer
                 var qaCount = options.QaRatio is { } r
                     ? (int)Math.Round(r / (1 - r) * data.Bio.Count)
                     : data.QaTrain.Count;
-                return Shuffled(data.Bio.Concat(Sample(data.QaTrain, qaCount, Rng.For(seed, 0x0a, 0, (ulong)e))), 0, e);
+                return Shuffled(data.Bio.Concat(Sample(data.QaTrain, qaCount, new Rng(seed, "train-mixed-qa", e))), 0, e);
             })],
             _ => throw new ArgumentOutOfRangeException(nameof(options)),
         };
@@ -163,7 +165,7 @@ public sealed class Trainer
             // stage-1 memory, measured on everyone because forgetting in stage 2 is part of the finding.
             if (state.Stage < stages.Count - 1)
             {
-                HfCheckpoint.Save(model, Path.Combine(outDir, stage.Name), tokenizer);
+                HfCheckpoint.Save(model, Path.Combine(outDir, stage.Name), tokenizer, force: true);
                 if (evaluate is not null)
                 {
                     var atEnd = evaluate(model, full: stage.Name == "stage1");
@@ -179,7 +181,7 @@ public sealed class Trainer
             SaveState(opt, state);
         }
 
-        HfCheckpoint.Save(model, Path.Combine(outDir, "final"), tokenizer);
+        HfCheckpoint.Save(model, Path.Combine(outDir, "final"), tokenizer, force: true);
         EvalResult? result = null;
         if (evaluate is not null)
         {
