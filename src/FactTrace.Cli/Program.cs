@@ -8,6 +8,7 @@ root.Options.Add(Cli.Verbose);
 foreach (var command in new[]
          {
              WorldCommand.Create(),
+             InspectCommand.Create(),
          })
     root.Subcommands.Add(command);
 

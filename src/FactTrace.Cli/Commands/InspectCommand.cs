@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using FactTrace.IO;
+using FactTrace.Models;
+using Spectre.Console;
+using SpectreText = Spectre.Console.Text;
+
+namespace FactTrace.Cli.Commands;
+
+/// <summary>`facttrace inspect MODEL [--json]`: architecture and parameter counts from a config, without weights.</summary>
+public static class InspectCommand
+{
+    public static Command Create(TextWriter? stdout = null)
+    {
+        var model = new Argument<string>("model")
+        {
+            Description = $"A config.json, an HF checkpoint folder (its config.json), or a named config ({string.Join(", ", PublishedConfigs.Names)}).",
+        };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables." };
+        var cmd = new Command("inspect", "Show a model's architecture, parameter counts and per-module table from its config (no weights are loaded).");
+        cmd.Arguments.Add(model);
+        cmd.Options.Add(json);
+        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(json), stdout ?? Console.Out));
+        return cmd;
+    }
+
+    /// <summary>A config.json file, an HF folder with config.json, or a published config name; usage error otherwise.</summary>
+    public static (ModelConfig Config, string Source) Resolve(string model)
+    {
+        if (File.Exists(model)) return (ModelConfig.Load(model), model);
+        if (Directory.Exists(model))
+        {
+            var file = Path.Combine(model, "config.json");
+            if (!File.Exists(file)) throw FactTraceException.Usage($"folder '{model}' has no config.json");
+            return (ModelConfig.Load(file), file);
+        }
+        if (PublishedConfigs.TryGet(model, out var config)) return (config, $"published config {model}");
+        throw FactTraceException.Usage(
+            $"model '{model}' is not a config.json, a folder with config.json, or a named config ({string.Join(", ", PublishedConfigs.Names)})");
+    }
+
+    public sealed record ModuleRow(string Name, string Component, long[] Shape, int Count, long Parameters);
+
+    public sealed record Summary(
+        string ModelType, string? Architecture, string Source, long Parameters, long NonEmbeddingParameters,
+        long EmbeddingParameters, int Layers, int Heads, int KvHeads, int HeadDim, int HiddenSize, int IntermediateSize,
+        int VocabSize, bool TieWordEmbeddings, Dictionary<string, long> Components, List<ModuleRow> Modules);
+
+    public static Summary Summarize(ModelConfig config, string source)
+    {
+        var map = ParameterMap.For(config);
+        var modules = map.Parameters
+            .GroupBy(p => Regex.Replace(p.Name, @"\.layers\.\d+\.", ".layers.*."))
+            .Select(g => new ModuleRow(g.Key, string.Join("+", g.First().Components.Select(c => c.ToSnakeCase())),
+                g.First().Shape, g.Count(), g.Sum(p => p.NumEl)))
+            .ToList();
+        return new Summary(config.ModelType, config.Architectures?.FirstOrDefault(), source, map.TotalParameters,
+            map.NonEmbeddingParameters, map.EmbeddingParameters, map.Layers, map.Heads, map.KvHeads, map.HeadDim,
+            config.HiddenSize, config.IntermediateSize, config.VocabSize, config.TieWordEmbeddings,
+            map.CountByComponent().Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key.ToSnakeCase(), kv => kv.Value),
+            modules);
+    }
+
+    static int Run(string model, bool json, TextWriter output)
+    {
+        var (config, source) = Resolve(model);
+        var s = Summarize(config, source);
+        if (json)
+        {
+            output.WriteLine(Json.Serialize(s));
+            return Cli.Ok;
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = output == Console.Out ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = output == Console.Out ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+        });
+        if (output != Console.Out || Console.IsOutputRedirected) console.Profile.Width = 160;
+        static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+
+        var head = new Table().HideHeaders().AddColumn("field").AddColumn(new TableColumn("value").RightAligned());
+        void Row(string k, string v) => head.AddRow(new SpectreText(k), new SpectreText(v));
+        Row("model", s.Source);
+        Row("architecture", s.Architecture is null ? s.ModelType : $"{s.ModelType} ({s.Architecture})");
+        Row("layers", N(s.Layers));
+        Row("heads", N(s.Heads));
+        Row("kv heads", N(s.KvHeads));
+        Row("head dim", N(s.HeadDim));
+        Row("hidden", N(s.HiddenSize));
+        Row("intermediate", N(s.IntermediateSize));
+        Row("vocab", N(s.VocabSize));
+        Row("tied embeddings", s.TieWordEmbeddings ? "yes" : "no");
+        Row("parameters", N(s.Parameters));
+        Row("non-embedding", N(s.NonEmbeddingParameters));
+        console.Write(head);
+
+        var modules = new Table().Title("parameters by module")
+            .AddColumn("module").AddColumn("component").AddColumn("shape")
+            .AddColumn(new TableColumn("count").RightAligned()).AddColumn(new TableColumn("parameters").RightAligned());
+        foreach (var m in s.Modules)
+            modules.AddRow(new SpectreText(m.Name), new SpectreText(m.Component), new SpectreText($"[{string.Join(", ", m.Shape)}]"),
+                new SpectreText(m.Count == 1 ? "1" : $"× {m.Count}"), new SpectreText(N(m.Parameters)));
+        console.Write(modules);
+
+        var comps = new Table().Title("parameters by component")
+            .AddColumn("component").AddColumn(new TableColumn("parameters").RightAligned()).AddColumn(new TableColumn("share").RightAligned());
+        foreach (var (c, n) in s.Components)
+            comps.AddRow(new SpectreText(c), new SpectreText(N(n)), new SpectreText((100.0 * n / s.Parameters).ToString("F1", CultureInfo.InvariantCulture) + "%"));
+        console.Write(comps);
+        return Cli.Ok;
+    }
+}
