@@ -15,18 +15,27 @@ public static class InspectCommand
     {
         var model = new Argument<string>("model")
         {
-            Description = $"A config.json, an HF checkpoint folder (its config.json), or a named config ({string.Join(", ", PublishedConfigs.Names)}).",
+            Description = $"A config.json, an HF checkpoint folder (its config.json), or a named config ({string.Join(", ", NamedConfigs.TinyNames.Concat(NamedConfigs.PublishedNames))}).",
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables." };
+        var vocab = new Option<int>("--vocab")
+        {
+            Description = "Vocabulary size for a from-scratch shape (tiny-neox, tiny-llama, ...), whose vocabulary comes from a world.",
+            DefaultValueFactory = _ => DefaultTinyVocab,
+        };
         var cmd = new Command("inspect", "Show a model's architecture, parameter counts and per-module table from its config (no weights are loaded).");
         cmd.Arguments.Add(model);
         cmd.Options.Add(json);
-        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(json), stdout ?? Console.Out));
+        cmd.Options.Add(vocab);
+        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(json), Cli.Positive(r, vocab), stdout ?? Console.Out));
         return cmd;
     }
 
     /// <summary>A config.json file, an HF folder with config.json, or a published config name; usage error otherwise.</summary>
-    public static (ModelConfig Config, string Source) Resolve(string model)
+    /// <summary>About the vocabulary of the default world's word-level tokenizer.</summary>
+    public const int DefaultTinyVocab = 2000;
+
+    public static (ModelConfig Config, string Source) Resolve(string model, int tinyVocab = DefaultTinyVocab)
     {
         if (File.Exists(model)) return (ModelConfig.Load(model), model);
         if (Directory.Exists(model))
@@ -35,9 +44,11 @@ public static class InspectCommand
             if (!File.Exists(file)) throw FactTraceException.Usage($"folder '{model}' has no config.json");
             return (ModelConfig.Load(file), file);
         }
-        if (PublishedConfigs.TryGet(model, out var config)) return (config, $"published config {model}");
+        if (NamedConfigs.TryGetPublished(model, out var config)) return (config, $"published config {model}");
+        if (NamedConfigs.TinyNames.Contains(model, StringComparer.OrdinalIgnoreCase))
+            return (NamedConfigs.Get(model, tinyVocab), $"from-scratch config {model} (vocab {tinyVocab})");
         throw FactTraceException.Usage(
-            $"model '{model}' is not a config.json, a folder with config.json, or a named config ({string.Join(", ", PublishedConfigs.Names)})");
+            $"model '{model}' is not a config.json, a folder with config.json, or a named config ({string.Join(", ", NamedConfigs.TinyNames.Concat(NamedConfigs.PublishedNames))})");
     }
 
     public sealed record ModuleRow(string Name, string Component, long[] Shape, int Count, long Parameters);
@@ -62,9 +73,9 @@ public static class InspectCommand
             modules);
     }
 
-    static int Run(string model, bool json, TextWriter output)
+    static int Run(string model, bool json, int tinyVocab, TextWriter output)
     {
-        var (config, source) = Resolve(model);
+        var (config, source) = Resolve(model, tinyVocab);
         var s = Summarize(config, source);
         if (json)
         {

@@ -123,6 +123,24 @@ public static class NamedConfigs
         throw Unknown(spec);
     }
 
+    static readonly string[] Orgs = ["EleutherAI", "meta-llama"];
+
+    /// <summary>
+    /// A published shape by name, also written with its hub organisation ("EleutherAI/pythia-70m",
+    /// "meta-llama/Llama-3.2-1B"); other paths are not names.
+    /// </summary>
+    public static bool TryGetPublished(string name, out ModelConfig config)
+    {
+        var key = name.Split('/') is [var org, var rest] && Orgs.Contains(org, StringComparer.OrdinalIgnoreCase) ? rest : name;
+        if (Published.TryGetValue(key, out var c))
+        {
+            config = c.Validate(key);
+            return true;
+        }
+        config = null!;
+        return false;
+    }
+
     static FactTraceException Unknown(string name) => FactTraceException.Usage(
         $"model '{name}' is neither a config.json, a Hugging Face folder nor a named config ({string.Join(", ", Tiny.Keys.Concat(Published.Keys))})");
 }

@@ -45,6 +45,8 @@ public sealed record TrainOptions
     /// <summary>Save a resumable state every this many steps (and at every stage end).</summary>
     public int CheckpointEvery { get; init; } = 500;
     public int LogEvery { get; init; } = 10;
+    /// <summary>Abandon the run right after this global step, without saving (a simulated crash, for tests).</summary>
+    [JsonIgnore] public long? StopAfterStep { get; init; }
 
     public void Validate()
     {

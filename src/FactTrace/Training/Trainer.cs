@@ -10,6 +10,9 @@ using static TorchSharp.torch;
 
 namespace FactTrace.Training;
 
+/// <summary>Thrown when a run is abandoned on purpose (<see cref="TrainOptions.StopAfterStep"/>).</summary>
+public sealed class TrainingStopped(long step) : Exception($"training stopped after step {step}");
+
 /// <summary>Progress of a run, for a progress bar or periodic log lines.</summary>
 public sealed record TrainProgress(string Stage, int StageIndex, int Stages, int Epoch, int Epochs, long Step,
     long TotalSteps, double Loss, double Lr, double TokensPerSecond);
@@ -155,6 +158,7 @@ public sealed class Trainer
                         state.GlobalStep, totalSteps, state.LossCount > 0 ? state.LossSum / state.LossCount : double.NaN, lr,
                         TokensPerSecond(state, watch)));
                     if (state.GlobalStep % options.CheckpointEvery == 0) SaveState(opt, state);
+                    if (state.GlobalStep == options.StopAfterStep) throw new TrainingStopped(state.GlobalStep);
                 }
                 if (evaluate is not null && options.EvalEvery > 0 && (state.Epoch + 1) % options.EvalEvery == 0
                     && state.Epoch + 1 < stage.Epochs)

@@ -245,7 +245,7 @@ public class ParameterMapTests
     [InlineData("llama-3.2-3b", 3_212_749_824L, 2_818_747_392L)]
     public void PublishedCounts(string name, long total, long nonEmbedding)
     {
-        Assert.True(PublishedConfigs.TryGet(name, out var config));
+        Assert.True(NamedConfigs.TryGetPublished(name, out var config));
         var map = ParameterMap.For(config);
         Assert.Equal(total, map.TotalParameters);
         Assert.Equal(nonEmbedding, map.NonEmbeddingParameters);
@@ -254,18 +254,18 @@ public class ParameterMapTests
     [Fact]
     public void PublishedNamesAcceptOrgPrefixButNotPaths()
     {
-        Assert.True(PublishedConfigs.TryGet("EleutherAI/pythia-70m", out var p));
+        Assert.True(NamedConfigs.TryGetPublished("EleutherAI/pythia-70m", out var p));
         Assert.Equal(512, p.HiddenSize);
-        Assert.True(PublishedConfigs.TryGet("meta-llama/Llama-3.2-1B", out var l));
+        Assert.True(NamedConfigs.TryGetPublished("meta-llama/Llama-3.2-1B", out var l));
         Assert.True(l.TieWordEmbeddings);
-        Assert.False(PublishedConfigs.TryGet("models/pythia-70m", out _));
-        Assert.False(PublishedConfigs.TryGet("gpt2", out _));
+        Assert.False(NamedConfigs.TryGetPublished("models/pythia-70m", out _));
+        Assert.False(NamedConfigs.TryGetPublished("gpt2", out _));
     }
 
     [Fact]
     public void ThreeBillionParameterMapIsInstant()
     {
-        Assert.True(PublishedConfigs.TryGet("llama-3.2-3b", out var config));
+        Assert.True(NamedConfigs.TryGetPublished("llama-3.2-3b", out var config));
         ParameterMap.For(config); // JIT warm-up
         var sw = Stopwatch.StartNew();
         var map = ParameterMap.For(config);

@@ -1,0 +1,114 @@
+using System.CommandLine;
+using FactTrace.Evaluation;
+using FactTrace.IO;
+using FactTrace.Models;
+using FactTrace.Training;
+using FactTrace.World;
+using Spectre.Console;
+
+namespace FactTrace.Cli.Commands;
+
+/// <summary>`facttrace train`: one strategy, one model, one run folder.</summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var world = new Option<string>("--world") { Description = "World folder (from `facttrace world`).", Required = true };
+        var model = new Option<string>("--model")
+        {
+            Description = "A named config (tiny-neox, tiny-llama, ...), a config.json, or a pretrained HF folder.",
+            DefaultValueFactory = _ => "tiny-neox",
+        };
+        var strategy = new Option<string>("--strategy") { Description = "two-stage | mixed | bio-only.", Required = true };
+        strategy.AcceptOnlyFromAmong("two-stage", "mixed", "bio-only");
+        var output = new Option<string>("--out") { Description = "Run folder.", Required = true };
+        var d = new TrainOptions();
+        var seed = new Option<long>("--seed") { Description = "Seed of the initial weights and the data order.", DefaultValueFactory = _ => 0 };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs over the BIOs (two-stage stage 1, mixed, bio-only).", DefaultValueFactory = _ => d.BioEpochs };
+        var qaEpochs = new Option<int>("--qa-epochs") { Description = "Epochs over the ID questions in two-stage stage 2.", DefaultValueFactory = _ => d.QaEpochs };
+        var qaRatio = new Option<double?>("--qa-ratio") { Description = "Mixed: share of QA examples per epoch (default: every ID question once)." };
+        var replay = new Option<double>("--replay") { Description = "Two-stage stage 2: BIOs replayed, as a fraction of its QA examples.", DefaultValueFactory = _ => 0 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => d.Lr };
+        var qaLr = new Option<double?>("--qa-lr") { Description = "Peak learning rate of two-stage stage 2 (default: --lr)." };
+        var batch = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => d.BatchSize };
+        var wd = new Option<double>("--weight-decay") { Description = "AdamW weight decay (not on norms, biases, embeddings).", DefaultValueFactory = _ => d.WeightDecay };
+        var warmup = new Option<double>("--warmup") { Description = "Warmup fraction of each stage's steps.", DefaultValueFactory = _ => d.WarmupFraction };
+        var clip = new Option<double>("--grad-clip") { Description = "Gradient-norm clip (0 = off).", DefaultValueFactory = _ => d.GradClip };
+        var allTokens = new Option<bool>("--qa-all-tokens") { Description = "QA loss on every token, not only the answer." };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate a subset every K epochs (learning curves); 0 = only at the end.", DefaultValueFactory = _ => d.EvalEvery };
+        var evalPeople = new Option<int>("--eval-people") { Description = "People per split in periodic evaluations.", DefaultValueFactory = _ => d.EvalPeople };
+        var threads = Common.Threads();
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped." };
+        var force = new Option<bool>("--force") { Description = "Delete an existing run in --out and start over." };
+
+        var cmd = new Command("train", "Train a model on a world with one strategy (two-stage, mixed or bio-only), then evaluate it.");
+        foreach (var o in new Option[] { world, model, strategy, output, seed, epochs, qaEpochs, qaRatio, replay, lr, qaLr, batch, wd, warmup, clip, allTokens, evalEvery, evalPeople, threads, resume, force })
+            cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            var options = new TrainOptions
+            {
+                Strategy = ParseStrategy(r.GetValue(strategy)!),
+                Seed = r.GetValue(seed), BioEpochs = r.GetValue(epochs), QaEpochs = r.GetValue(qaEpochs),
+                QaRatio = r.GetValue(qaRatio), ReplayFraction = r.GetValue(replay), Lr = r.GetValue(lr), QaLr = r.GetValue(qaLr),
+                BatchSize = r.GetValue(batch), WeightDecay = r.GetValue(wd), WarmupFraction = r.GetValue(warmup),
+                GradClip = r.GetValue(clip), QaLossAllTokens = r.GetValue(allTokens), EvalEvery = r.GetValue(evalEvery),
+                EvalPeople = r.GetValue(evalPeople),
+            };
+            options.Validate();
+            Common.SetThreads(r.GetValue(threads));
+            var result = Run(r.GetValue(world)!, r.GetValue(model)!, r.GetValue(output)!, options, r.GetValue(resume), r.GetValue(force));
+            if (result is not null) EvalCommand.Print(result);
+            return Cli.Ok;
+        });
+        return cmd;
+    }
+
+    public static Strategy ParseStrategy(string s) => s switch
+    {
+        "two-stage" => Strategy.TwoStage,
+        "mixed" => Strategy.Mixed,
+        "bio-only" => Strategy.BioOnly,
+        _ => throw FactTraceException.Usage($"--strategy '{s}': expected two-stage, mixed or bio-only"),
+    };
+
+    /// <summary>Sets up the run folder (init/ for a fresh model), trains with progress, and returns the final evaluation.</summary>
+    public static EvalResult? Run(string worldDir, string modelSpec, string outDir, TrainOptions options, bool resume, bool force)
+    {
+        var world = FactWorld.Load(worldDir);
+        if (!resume) PrepareFolder(outDir, force);
+        else if (!Directory.Exists(Path.Combine(outDir, "state")))
+            throw FactTraceException.Usage($"--resume: '{outDir}' holds no training state to resume");
+
+        var source = ModelSource.Open(modelSpec, world, options.Seed);
+        using var model = source.Model;
+        var initDir = Path.Combine(outDir, "init");
+        if (source.Fresh && !HfCheckpoint.IsCheckpointFolder(initDir)) HfCheckpoint.Save(model, initDir, source.Tokenizer, force: true);
+        AtomicFile.WriteAllText(Path.Combine(outDir, "train.json"), Json.Serialize(new
+        {
+            world = Path.GetFullPath(worldDir), model = modelSpec, reference = source.Fresh ? "init" : Path.GetFullPath(modelSpec),
+            options, threads = TorchSharp.torch.get_num_threads(),
+        }));
+
+        var data = ExampleEncoder.FromWorld(world, source.Tokenizer, options.QaLossAllTokens);
+        var full = EvalSetBuilder.Build(world, source.Tokenizer);
+        var subset = EvalSetBuilder.Subset(full, world, options.EvalPeople);
+        var evaluator = new Evaluator(source.Tokenizer);
+        return Common.WithTrainProgress($"{Describe(options.Strategy)}", progress =>
+            new Trainer(model, source.Tokenizer, data, options, outDir, (m, all) => evaluator.Run(m, all ? full : subset), progress)
+                .Run(resume));
+    }
+
+    static string Describe(Strategy s) => s switch { Strategy.TwoStage => "two-stage", Strategy.Mixed => "mixed", _ => "bio-only" };
+
+    static void PrepareFolder(string outDir, bool force)
+    {
+        if (File.Exists(outDir)) throw FactTraceException.Usage($"--out '{outDir}' is a file, not a folder");
+        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+        {
+            if (!force) throw FactTraceException.Usage($"--out '{outDir}' is not empty (use --resume to continue a run, or --force to start over)");
+            Directory.Delete(outDir, recursive: true);
+        }
+        Directory.CreateDirectory(outDir);
+    }
+}
