@@ -7,11 +7,9 @@ namespace FactTrace.Text;
 public static class TokenizerLoader
 {
     /// <summary>
-    /// HOOK(merge): the loader for tokenizer.json files of model type WordLevel (the synthetic world's tokenizer).
-    /// Set to <c>WordLevelTokenizer.Load</c> once FactTrace.Text.WordLevelTokenizer is merged; until then such a
-    /// folder loads only through the <see cref="Load(string, Func{string, ITokenizer}?)"/> overload.
+    /// The loader for tokenizer.json files of model type WordLevel (the synthetic world's tokenizer).
     /// </summary>
-    static readonly Func<string, ITokenizer>? DefaultWordLevel = null;
+    static readonly Func<string, ITokenizer> DefaultWordLevel = WordLevelTokenizer.Load;
 
     /// <summary>
     /// Loads from a folder: tokenizer.json by its model type (BPE -> <see cref="ByteLevelBpeTokenizer"/>, WordLevel ->
@@ -53,8 +51,7 @@ public static class TokenizerLoader
         return type switch
         {
             "BPE" => ByteLevelBpeTokenizer.Load(file),
-            "WordLevel" => (wordLevel ?? DefaultWordLevel
-                            ?? throw new FactTraceException($"{file}: tokenizer type \"WordLevel\" needs the world's word-level tokenizer, which this build does not wire in"))(file),
+            "WordLevel" => (wordLevel ?? DefaultWordLevel)(file),
             _ => throw new FactTraceException($"{file}: tokenizer type \"{type}\" is not supported (BPE with ByteLevel, WordLevel, or a tiktoken tokenizer.model)"),
         };
     }

@@ -26,7 +26,7 @@ public static class ExampleEncoder
         for (int i = 0; i < spans.Count; i++)
             if (allTokens || (spans[i].End > qa.AnswerStart && spans[i].Start < qa.AnswerEnd))
                 labels[i + offset] = spans[i].Id;
-        if (allTokens) labels[^1] = ids[^1];
+        if (allTokens) labels = (int[])ids.Clone();
         return new EncodedExample(ids, labels, ExampleKind.Qa, qa.PersonId);
     }
 

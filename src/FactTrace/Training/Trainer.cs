@@ -127,7 +127,7 @@ public sealed class Trainer
         if (resume && Directory.Exists(StateDir)) RestoreWeightsAndMoments(opt, state);
         TruncateMetrics(state.MetricsLines);
 
-        var parameters = opt.Parameters.Select(p => p.Param).ToList();
+        var parameters = model.parameters().ToList();
         var watch = Stopwatch.StartNew();
         long totalSteps = stages.Sum(s => (long)Enumerable.Range(0, s.Epochs).Sum(e => StepsPerEpoch(s, e)));
 
@@ -198,7 +198,7 @@ public sealed class Trainer
         return result;
     }
 
-    double TrainStep(Batch batch, AdamW opt, List<Tensor> parameters, double lr, string stage, long step)
+    double TrainStep(Batch batch, AdamW opt, List<TorchSharp.Modules.Parameter> parameters, double lr, string stage, long step)
     {
         using var scope = NewDisposeScope();
         var loss = Loss.NextToken(model, batch);

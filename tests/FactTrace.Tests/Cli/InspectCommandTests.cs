@@ -46,7 +46,7 @@ public class InspectCommandTests
     public void ConfigFileAndFolderGiveTheSameCounts()
     {
         using var dir = new TempDir();
-        Assert.True(PublishedConfigs.TryGet("llama-3.2-1b", out var config));
+        Assert.True(NamedConfigs.TryGetPublished("llama-3.2-1b", out var config));
         File.WriteAllText(dir.File("config.json"), config.ToJson());
         var sw = Stopwatch.StartNew();
         var (code1, out1, err1) = Run("inspect", dir.File("config.json"), "--json");
