@@ -35,6 +35,8 @@ public sealed record TrainOptions
     public double Beta2 { get; init; } = 0.98;
     public double GradClip { get; init; } = 1.0;
     public int BatchSize { get; init; } = 32;
+    /// <summary>Sort windows of this many batches by length before batching (less padding); 0 or 1 = off.</summary>
+    public int LengthBuckets { get; init; } = 16;
     public long Seed { get; init; }
     /// <summary>QA loss on every token instead of only the answer span.</summary>
     public bool QaLossAllTokens { get; init; }

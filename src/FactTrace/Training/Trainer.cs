@@ -57,7 +57,25 @@ public sealed class Trainer
 
     /// <summary>The examples of every epoch of every stage, in order (what the model will see); for tests and audits.</summary>
     public IEnumerable<(string Stage, int Epoch, List<EncodedExample> Examples)> Schedule() =>
-        stages.SelectMany(s => Enumerable.Range(0, s.Epochs).Select(e => (s.Name, e, s.EpochData(e))));
+        stages.SelectMany((s, i) => Enumerable.Range(0, s.Epochs).Select(e => (s.Name, e, Batches(i, e).SelectMany(b => b).ToList())));
+
+    /// <summary>
+    /// The batches of an epoch. With length bucketing, each window of <c>LengthBuckets</c> batches of the shuffled
+    /// stream is sorted by length before it is cut into batches, and the batches are then shuffled: padding drops
+    /// (short QA rows no longer pad to a BIO's length) while every example still appears once, in random company.
+    /// </summary>
+    List<EncodedExample[]> Batches(int stageIndex, int epoch)
+    {
+        var examples = stages[stageIndex].EpochData(epoch);
+        var b = options.BatchSize;
+        if (options.LengthBuckets <= 1) return examples.Chunk(b).ToList();
+        var window = b * options.LengthBuckets;
+        var batches = examples.Chunk(window)
+            .SelectMany(w => w.Select((e, i) => (e, i)).OrderBy(x => x.e.Length).ThenBy(x => x.i).Select(x => x.e).Chunk(b))
+            .ToList();
+        new Rng(options.Seed, $"train-batches/{stageIndex}", epoch).Shuffle(batches);
+        return batches;
+    }
 
     List<Stage> PlanStages()
     {
@@ -106,7 +124,7 @@ public sealed class Trainer
         }
     }
 
-    int StepsPerEpoch(Stage s, int epoch) => (s.EpochData(epoch).Count + options.BatchSize - 1) / options.BatchSize;
+    int StepsPerEpoch(int stageIndex, int epoch) => Batches(stageIndex, epoch).Count;
 
     /// <summary>Trains to the end (or continues a stopped run when <paramref name="resume"/>); returns the final evaluation.</summary>
     public EvalResult? Run(bool resume)
@@ -129,23 +147,26 @@ public sealed class Trainer
 
         var parameters = model.parameters().ToList();
         var watch = Stopwatch.StartNew();
-        long totalSteps = stages.Sum(s => (long)Enumerable.Range(0, s.Epochs).Sum(e => StepsPerEpoch(s, e)));
+        double lastLoss = double.NaN;
+        var stepsPerEpoch = stages.Select((s, i) => Enumerable.Range(0, s.Epochs).Select(e => StepsPerEpoch(i, e)).ToArray()).ToArray();
+        long totalSteps = stepsPerEpoch.Sum(s => (long)s.Sum());
 
         while (state.Stage < stages.Count)
         {
             var stage = stages[state.Stage];
-            long stageSteps = Enumerable.Range(0, stage.Epochs).Sum(e => StepsPerEpoch(stage, e));
+            long stageSteps = stepsPerEpoch[state.Stage].Sum();
             var schedule = LrSchedule.Create(stage.Lr, stageSteps, options.WarmupFraction, options.MinLrRatio);
 
             for (; state.Epoch < stage.Epochs; state.Epoch++, state.Batch = 0)
             {
-                var batches = stage.EpochData(state.Epoch).Chunk(options.BatchSize).ToList();
+                var batches = Batches(state.Stage, state.Epoch);
                 while (state.Batch < batches.Count)
                 {
                     var lr = schedule.At(state.StageStep);
                     using (var batch = Batch.Collate(batches[state.Batch], tokenizer.PadId))
                     {
-                        state.LossSum += TrainStep(batch, opt, parameters, lr, stage.Name, state.GlobalStep);
+                        lastLoss = TrainStep(batch, opt, parameters, lr, stage.Name, state.GlobalStep);
+                        state.LossSum += lastLoss;
                         state.LossCount++;
                         state.TokensSinceLog += batch.Tokens;
                     }
@@ -155,7 +176,7 @@ public sealed class Trainer
                     if (state.GlobalStep % 16 == 0) GC.Collect(); // native memory is freed by finalizers
                     if (state.GlobalStep % options.LogEvery == 0) LogTrain(state, stage, lr, watch);
                     progress?.Report(new TrainProgress(stage.Name, state.Stage, stages.Count, state.Epoch, stage.Epochs,
-                        state.GlobalStep, totalSteps, state.LossCount > 0 ? state.LossSum / state.LossCount : double.NaN, lr,
+                        state.GlobalStep, totalSteps, lastLoss, lr,
                         TokensPerSecond(state, watch)));
                     if (state.GlobalStep % options.CheckpointEvery == 0) SaveState(opt, state);
                     if (state.GlobalStep == options.StopAfterStep) throw new TrainingStopped(state.GlobalStep);
