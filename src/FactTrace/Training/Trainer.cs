@@ -148,6 +148,8 @@ public sealed class Trainer
         var parameters = model.parameters().ToList();
         var watch = Stopwatch.StartNew();
         double lastLoss = double.NaN;
+        var session = Stopwatch.StartNew();
+        long sessionTokens = 0;
         var stepsPerEpoch = stages.Select((s, i) => Enumerable.Range(0, s.Epochs).Select(e => StepsPerEpoch(i, e)).ToArray()).ToArray();
         long totalSteps = stepsPerEpoch.Sum(s => (long)s.Sum());
 
@@ -169,6 +171,7 @@ public sealed class Trainer
                         state.LossSum += lastLoss;
                         state.LossCount++;
                         state.TokensSinceLog += batch.Tokens;
+                        sessionTokens += batch.Tokens;
                     }
                     state.Batch++;
                     state.StageStep++;
@@ -176,8 +179,7 @@ public sealed class Trainer
                     if (state.GlobalStep % 16 == 0) GC.Collect(); // native memory is freed by finalizers
                     if (state.GlobalStep % options.LogEvery == 0) LogTrain(state, stage, lr, watch);
                     progress?.Report(new TrainProgress(stage.Name, state.Stage, stages.Count, state.Epoch, stage.Epochs,
-                        state.GlobalStep, totalSteps, lastLoss, lr,
-                        TokensPerSecond(state, watch)));
+                        state.GlobalStep, totalSteps, lastLoss, lr, sessionTokens / Math.Max(1e-9, session.Elapsed.TotalSeconds)));
                     if (state.GlobalStep % options.CheckpointEvery == 0) SaveState(opt, state);
                     if (state.GlobalStep == options.StopAfterStep) throw new TrainingStopped(state.GlobalStep);
                 }
