@@ -39,15 +39,3 @@ static class ModelTestKit
     public static Dictionary<string, Tensor> Parameters(CausalLM model) =>
         model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
 }
-
-/// <summary>A temp folder removed at Dispose.</summary>
-sealed class TempDir : IDisposable
-{
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "facttrace-tests", Guid.NewGuid().ToString("N"));
-    public TempDir() => Directory.CreateDirectory(Path);
-    public string this[string name] => System.IO.Path.Combine(Path, name);
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
-    }
-}

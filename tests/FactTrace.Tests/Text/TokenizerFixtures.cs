@@ -4,18 +4,6 @@ using System.Text.RegularExpressions;
 
 namespace FactTrace.Tests.Text;
 
-/// <summary>A temp folder deleted on dispose.</summary>
-public sealed class TempDir : IDisposable
-{
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "facttrace-test-" + Guid.NewGuid().ToString("N"));
-    public TempDir() => Directory.CreateDirectory(Path);
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, true); } catch (IOException) { }
-    }
-}
-
 /// <summary>
 /// Small tokenizer files built by the tests, written independently of the library: GPT-2's byte table, a Pythia-style
 /// byte-level BPE tokenizer.json, a Llama-3-style tiktoken file, the Llama-3 tokenizer.json HF would convert it to,

@@ -6,8 +6,22 @@ using static TorchSharp.torch;
 namespace FactTrace.Tests.Training;
 
 [Collection("torch-threads")]
-public class TrainerTests
+public sealed class TrainerTests : IDisposable
 {
+    readonly List<TempDir> dirs = new();
+
+    string NewDir()
+    {
+        var d = new TempDir();
+        dirs.Add(d);
+        return d.Path;
+    }
+
+    public void Dispose()
+    {
+        foreach (var d in dirs) d.Dispose();
+    }
+
     [Fact]
     public void LossDecreases()
     {
@@ -18,7 +32,7 @@ public class TrainerTests
         double Loss() { using var _ = NewDisposeScope(); using var __ = no_grad(); return FactTrace.Training.Loss.NextToken(model, batch).item<float>(); }
         var before = Loss();
         var o = TrainingFixture.Options(Strategy.BioOnly) with { BioEpochs = 15, EvalEvery = 0 };
-        var dir = TrainingFixture.TempDir();
+        var dir = NewDir();
         new Trainer(model, w.Tokenizer, data, o, dir).Run(resume: false);
         Assert.True(Loss() < 0.7 * before, $"loss {before} -> {Loss()}");
     }
@@ -50,7 +64,7 @@ public class TrainerTests
         using var model = TrainingFixture.Model(w);
         var data = ExampleEncoder.FromWorld(w, w.Tokenizer);
 
-        var two = new Trainer(model, w.Tokenizer, data, TrainingFixture.Options(Strategy.TwoStage), TrainingFixture.TempDir()).Schedule().ToList();
+        var two = new Trainer(model, w.Tokenizer, data, TrainingFixture.Options(Strategy.TwoStage), NewDir()).Schedule().ToList();
         Assert.All(two.Where(s => s.Stage == "stage1"), s => Assert.All(s.Examples, e => Assert.Equal(ExampleKind.Bio, e.Kind)));
         Assert.All(two.Where(s => s.Stage == "stage1"), s => Assert.Equal(w.Bios.Count, s.Examples.Count));
         foreach (var (_, _, examples) in two.Where(s => s.Stage == "stage2"))
@@ -60,7 +74,7 @@ public class TrainerTests
             Assert.Equal(w.QaTrain.Count, examples.Count);
         }
 
-        var mixed = new Trainer(model, w.Tokenizer, data, TrainingFixture.Options(Strategy.Mixed), TrainingFixture.TempDir()).Schedule().ToList();
+        var mixed = new Trainer(model, w.Tokenizer, data, TrainingFixture.Options(Strategy.Mixed), NewDir()).Schedule().ToList();
         Assert.Single(mixed.Select(s => s.Stage).Distinct());
         foreach (var (_, _, examples) in mixed)
         {
@@ -71,10 +85,10 @@ public class TrainerTests
             Assert.Contains(examples.Take(examples.Count / 2), e => e.Kind == ExampleKind.Qa);
         }
 
-        var ratio = new Trainer(model, w.Tokenizer, data, TrainingFixture.Options(Strategy.Mixed) with { QaRatio = 0.25 }, TrainingFixture.TempDir()).Schedule().First();
+        var ratio = new Trainer(model, w.Tokenizer, data, TrainingFixture.Options(Strategy.Mixed) with { QaRatio = 0.25 }, NewDir()).Schedule().First();
         Assert.Equal(0.25, ratio.Examples.Count(e => e.Kind == ExampleKind.Qa) / (double)ratio.Examples.Count, 2);
 
-        var replay = new Trainer(model, w.Tokenizer, data, TrainingFixture.Options(Strategy.TwoStage) with { ReplayFraction = 0.5 }, TrainingFixture.TempDir())
+        var replay = new Trainer(model, w.Tokenizer, data, TrainingFixture.Options(Strategy.TwoStage) with { ReplayFraction = 0.5 }, NewDir())
             .Schedule().First(s => s.Stage == "stage2");
         Assert.Equal((int)Math.Round(0.5 * w.QaTrain.Count), replay.Examples.Count(e => e.Kind == ExampleKind.Bio));
     }
@@ -94,7 +108,7 @@ public class TrainerTests
     {
         set_num_threads(1);
         var w = TrainingFixture.World();
-        var dirs = new[] { TrainingFixture.TempDir(), TrainingFixture.TempDir() };
+        var dirs = new[] { NewDir(), NewDir() };
         var results = dirs.Select(d =>
         {
             using var model = TrainingFixture.Model(w);
@@ -114,11 +128,11 @@ public class TrainerTests
         set_num_threads(1);
         var w = TrainingFixture.World();
         var o = TrainingFixture.Options(Strategy.TwoStage);
-        var straight = TrainingFixture.TempDir();
+        var straight = NewDir();
         using (var model = TrainingFixture.Model(w)) TrainingFixture.Trainer(w, model, o, straight).Run(resume: false);
 
         // Stop mid-run: a run that is told to stop after step 7 (mid stage 1, after the checkpoint at step 4).
-        var stopped = TrainingFixture.TempDir();
+        var stopped = NewDir();
         using (var model = TrainingFixture.Model(w))
         {
             var t = TrainingFixture.Trainer(w, model, o with { StopAfterStep = 7 }, stopped);
@@ -139,7 +153,7 @@ public class TrainerTests
     public void ResumeFromAnotherConfigurationIsRefused()
     {
         var w = TrainingFixture.World();
-        var dir = TrainingFixture.TempDir();
+        var dir = NewDir();
         var o = TrainingFixture.Options(Strategy.Mixed);
         using (var model = TrainingFixture.Model(w))
             Assert.Throws<TrainingStopped>(() => TrainingFixture.Trainer(w, model, o with { StopAfterStep = 5 }, dir).Run(false));

@@ -36,11 +36,4 @@ public static class TrainingFixture
         return new Trainer(model, w.Tokenizer, ExampleEncoder.FromWorld(w, w.Tokenizer, o.QaLossAllTokens), o, dir,
             (m, all) => evaluator.Run(m, all ? full : subset));
     }
-
-    public static string TempDir()
-    {
-        var d = Path.Combine(Path.GetTempPath(), "facttrace-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(d);
-        return d;
-    }
 }
