@@ -16,6 +16,7 @@ public static class CliApp
                      InspectCommand.Create(),
                      TrainCommand.Create(),
                      EvalCommand.Create(),
+                     BenchCommand.Create(),
                  })
             root.Subcommands.Add(command);
         return root;
