@@ -20,6 +20,33 @@ public static class Common
         TorchSharp.torch.set_num_threads(n);
     }
 
+    /// <summary>A token cancelled by Ctrl-C (SIGINT) or SIGTERM, which then no longer kill the process at once.</summary>
+    public sealed class Interrupt : IDisposable
+    {
+        readonly CancellationTokenSource cts = new();
+        readonly List<System.Runtime.InteropServices.PosixSignalRegistration> registrations = new();
+
+        public Interrupt()
+        {
+            foreach (var signal in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM })
+                registrations.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(signal, ctx =>
+                {
+                    ctx.Cancel = true;
+                    cts.Cancel();
+                }));
+        }
+
+        public CancellationToken Token => cts.Token;
+
+        public void Dispose()
+        {
+            foreach (var r in registrations) r.Dispose();
+            cts.Dispose();
+        }
+    }
+
+    public static Interrupt InterruptOnSignals() => new();
+
     /// <summary>Reports synchronously (System.Progress posts to another thread, too late for a progress bar).</summary>
     sealed class Sync<T>(Action<T> report) : IProgress<T>
     {

@@ -37,12 +37,13 @@ public static class TrainCommand
         var allTokens = new Option<bool>("--qa-all-tokens") { Description = "QA loss on every token, not only the answer." };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate a subset every K epochs (learning curves); 0 = only at the end.", DefaultValueFactory = _ => d.EvalEvery };
         var evalPeople = new Option<int>("--eval-people") { Description = "People per split in periodic evaluations.", DefaultValueFactory = _ => d.EvalPeople };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Save a resumable state every N steps.", DefaultValueFactory = _ => d.CheckpointEvery };
         var threads = Common.Threads();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped." };
         var force = new Option<bool>("--force") { Description = "Delete an existing run in --out and start over." };
 
         var cmd = new Command("train", "Train a model on a world with one strategy (two-stage, mixed or bio-only), then evaluate it.");
-        foreach (var o in new Option[] { world, model, strategy, output, seed, epochs, qaEpochs, qaRatio, replay, lr, qaLr, batch, wd, warmup, clip, allTokens, evalEvery, evalPeople, threads, resume, force })
+        foreach (var o in new Option[] { world, model, strategy, output, seed, epochs, qaEpochs, qaRatio, replay, lr, qaLr, batch, wd, warmup, clip, allTokens, evalEvery, evalPeople, checkpointEvery, threads, resume, force })
             cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
@@ -53,7 +54,7 @@ public static class TrainCommand
                 QaRatio = r.GetValue(qaRatio), ReplayFraction = r.GetValue(replay), Lr = r.GetValue(lr), QaLr = r.GetValue(qaLr),
                 BatchSize = r.GetValue(batch), WeightDecay = r.GetValue(wd), WarmupFraction = r.GetValue(warmup),
                 GradClip = r.GetValue(clip), QaLossAllTokens = r.GetValue(allTokens), EvalEvery = r.GetValue(evalEvery),
-                EvalPeople = r.GetValue(evalPeople),
+                EvalPeople = r.GetValue(evalPeople), CheckpointEvery = r.GetValue(checkpointEvery),
             };
             options.Validate();
             Common.SetThreads(r.GetValue(threads));
@@ -76,9 +77,10 @@ public static class TrainCommand
     public static EvalResult? Run(string worldDir, string modelSpec, string outDir, TrainOptions options, bool resume, bool force)
     {
         var world = FactWorld.Load(worldDir);
+        if (resume && force) throw FactTraceException.Usage("--resume and --force exclude each other");
         if (!resume) PrepareFolder(outDir, force);
-        else if (!Directory.Exists(Path.Combine(outDir, "state")))
-            throw FactTraceException.Usage($"--resume: '{outDir}' holds no training state to resume");
+        else if (!File.Exists(Path.Combine(outDir, "train.json")))
+            throw FactTraceException.Usage($"--resume: '{outDir}' holds no training run to resume");
 
         var source = ModelSource.Open(modelSpec, world, options.Seed);
         using var model = source.Model;
@@ -94,9 +96,10 @@ public static class TrainCommand
         var full = EvalSetBuilder.Build(world, source.Tokenizer);
         var subset = EvalSetBuilder.Subset(full, world, options.EvalPeople);
         var evaluator = new Evaluator(source.Tokenizer);
+        using var interrupt = Common.InterruptOnSignals();
         return Common.WithTrainProgress($"{Describe(options.Strategy)}", progress =>
             new Trainer(model, source.Tokenizer, data, options, outDir, (m, all) => evaluator.Run(m, all ? full : subset), progress)
-                .Run(resume));
+                .Run(resume, interrupt.Token));
     }
 
     static string Describe(Strategy s) => s switch { Strategy.TwoStage => "two-stage", Strategy.Mixed => "mixed", _ => "bio-only" };

@@ -13,6 +13,10 @@ namespace FactTrace.Training;
 /// <summary>Thrown when a run is abandoned on purpose (<see cref="TrainOptions.StopAfterStep"/>).</summary>
 public sealed class TrainingStopped(long step) : Exception($"training stopped after step {step}");
 
+/// <summary>Thrown after an interrupted run (Ctrl-C, SIGTERM) has saved a resumable state.</summary>
+public sealed class TrainingInterrupted(long step, string stateDir)
+    : FactTraceException($"interrupted after step {step}; the state in '{stateDir}' is saved: rerun with --resume to continue", 130);
+
 /// <summary>Progress of a run, for a progress bar or periodic log lines.</summary>
 public sealed record TrainProgress(string Stage, int StageIndex, int Stages, int Epoch, int Epochs, long Step,
     long TotalSteps, double Loss, double Lr, double TokensPerSecond);
@@ -53,6 +57,7 @@ public sealed class Trainer
 
     public string MetricsPath => Path.Combine(outDir, "metrics.jsonl");
     public string StateDir => Path.Combine(outDir, "state");
+    StateStore States => new(StateDir);
     public string EvalPath => Path.Combine(outDir, "eval.json");
 
     /// <summary>The examples of every epoch of every stage, in order (what the model will see); for tests and audits.</summary>
@@ -127,14 +132,16 @@ public sealed class Trainer
     int StepsPerEpoch(int stageIndex, int epoch) => Batches(stageIndex, epoch).Count;
 
     /// <summary>Trains to the end (or continues a stopped run when <paramref name="resume"/>); returns the final evaluation.</summary>
-    public EvalResult? Run(bool resume)
+    public EvalResult? Run(bool resume, CancellationToken cancel = default)
     {
         Directory.CreateDirectory(outDir);
         var fingerprint = Fingerprint();
-        var state = resume ? LoadState(fingerprint) : null;
+        var saved = resume ? States.Latest() : null;
+        var state = saved is null ? null : LoadState(saved, fingerprint);
         if (state is null)
         {
-            if (File.Exists(MetricsPath) || Directory.Exists(StateDir))
+            // A resume before the first checkpoint starts over; without --resume an existing run is never touched.
+            if (!resume && (File.Exists(MetricsPath) || Directory.Exists(StateDir)))
                 throw FactTraceException.Usage($"'{outDir}' already holds a training run (use --resume to continue it, or --force to start over)");
             state = new TrainerState { RunFingerprint = fingerprint };
             AtomicFile.WriteAllText(MetricsPath, "");
@@ -142,7 +149,7 @@ public sealed class Trainer
         if (state.Finished && File.Exists(EvalPath)) return Json.ReadFile<EvalResult>(EvalPath, "eval file");
 
         using var opt = new AdamW(ParameterGroups(), options.Beta1, options.Beta2);
-        if (resume && Directory.Exists(StateDir)) RestoreWeightsAndMoments(opt, state);
+        if (saved is not null) RestoreWeightsAndMoments(saved, opt, state);
         TruncateMetrics(state.MetricsLines);
 
         var parameters = model.parameters().ToList();
@@ -182,6 +189,12 @@ public sealed class Trainer
                         state.GlobalStep, totalSteps, lastLoss, lr, sessionTokens / Math.Max(1e-9, session.Elapsed.TotalSeconds)));
                     if (state.GlobalStep % options.CheckpointEvery == 0) SaveState(opt, state);
                     if (state.GlobalStep == options.StopAfterStep) throw new TrainingStopped(state.GlobalStep);
+                    if (cancel.IsCancellationRequested)
+                    {
+                        // Ctrl-C / SIGTERM: keep everything up to this step, resumable with --resume.
+                        SaveState(opt, state);
+                        throw new TrainingInterrupted(state.GlobalStep, StateDir);
+                    }
                 }
                 if (evaluate is not null && options.EvalEvery > 0 && (state.Epoch + 1) % options.EvalEvery == 0
                     && state.Epoch + 1 < stage.Epochs)
@@ -298,21 +311,20 @@ public sealed class Trainer
     void SaveState(AdamW opt, TrainerState state)
     {
         var saved = state with { OptimizerStep = opt.Step };
-        OutputFolder.Create(StateDir, force: true, dir =>
+        States.Save(state.GlobalStep, dir =>
         {
             Safetensors.Write(Path.Combine(dir, "model.safetensors"), StateDict());
             Safetensors.Write(Path.Combine(dir, "optimizer.safetensors"), opt.StateTensors());
             AtomicFile.WriteAllText(Path.Combine(dir, "trainer_state.json"), JsonSerializer.Serialize(saved, Json.Indented));
-        }, "trainer state folder");
+        });
     }
 
     Dictionary<string, Tensor> StateDict() =>
         model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
 
-    TrainerState? LoadState(string fingerprint)
+    static TrainerState LoadState(string folder, string fingerprint)
     {
-        var file = Path.Combine(StateDir, "trainer_state.json");
-        if (!File.Exists(file)) return null;
+        var file = Path.Combine(folder, "trainer_state.json");
         var s = Json.ReadFile<TrainerState>(file, "trainer state");
         if (s.FormatVersion > TrainerState.CurrentFormat)
             throw new FactTraceException($"trainer state '{file}': format_version {s.FormatVersion} is newer than this program ({TrainerState.CurrentFormat})");
@@ -321,17 +333,19 @@ public sealed class Trainer
         return s;
     }
 
-    void RestoreWeightsAndMoments(AdamW opt, TrainerState state)
+    void RestoreWeightsAndMoments(string folder, AdamW opt, TrainerState state)
     {
-        var weights = Safetensors.Read(Path.Combine(StateDir, "model.safetensors"));
-        var moments = Safetensors.Read(Path.Combine(StateDir, "optimizer.safetensors"));
+        var weights = Safetensors.Read(Path.Combine(folder, "model.safetensors"));
+        var moments = Safetensors.Read(Path.Combine(folder, "optimizer.safetensors"));
         try
         {
             using var noGrad = no_grad();
             foreach (var (name, p) in model.named_parameters())
             {
                 if (!weights.TryGetValue(name, out var w))
-                    throw new FactTraceException($"trainer state '{StateDir}/model.safetensors' lacks parameter '{name}'");
+                    throw new FactTraceException($"trainer state '{folder}/model.safetensors' lacks parameter '{name}'");
+                if (!w.shape.SequenceEqual(p.shape))
+                    throw new FactTraceException($"trainer state '{folder}/model.safetensors': '{name}' has shape [{string.Join(",", w.shape)}], the model [{string.Join(",", p.shape)}]");
                 p.copy_(w);
             }
             opt.LoadState(moments, state.OptimizerStep);

@@ -138,7 +138,9 @@ public sealed class TrainerTests : IDisposable
             var t = TrainingFixture.Trainer(w, model, o with { StopAfterStep = 7 }, stopped);
             Assert.Throws<TrainingStopped>(() => t.Run(resume: false));
         }
-        Assert.True(File.Exists(Path.Combine(stopped, "state", "trainer_state.json")));
+        var latest = new StateStore(Path.Combine(stopped, "state")).Latest();
+        Assert.NotNull(latest);
+        Assert.True(File.Exists(Path.Combine(latest, "trainer_state.json")));
         // A fresh process would rebuild the model from scratch: use different initial weights to prove they are restored.
         using (var model = TrainingFixture.Model(w, seed: 99))
             TrainingFixture.Trainer(w, model, o, stopped).Run(resume: true);

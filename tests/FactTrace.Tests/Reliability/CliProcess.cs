@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace FactTrace.Tests.Reliability;
+
+/// <summary>Runs the real `facttrace` executable (built beside the tests) as a child process.</summary>
+public static partial class CliProcess
+{
+    public static string Executable => Path.Combine(AppContext.BaseDirectory, "facttrace");
+
+    public static Process Start(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        // Drain the pipes so that a chatty child never blocks on a full pipe.
+        p.OutputDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        return p;
+    }
+
+    /// <summary>Runs to the end; returns the exit code and standard error.</summary>
+    public static (int Code, string Error) Run(params string[] args)
+    {
+        using var p = Start(args);
+        var err = p.StandardError.ReadToEnd();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException(string.Join(" ", args)); }
+        return (p.ExitCode, err);
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
+
+    public const int SigInt = 2, SigKill = 9;
+
+    public static void Signal(Process p, int signal)
+    {
+        if (kill(p.Id, signal) != 0) throw new InvalidOperationException($"kill({p.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+}

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using FactTrace.IO;
+using FactTrace.Training;
+
+namespace FactTrace.Tests.Reliability;
+
+/// <summary>
+/// A training run killed with SIGKILL at random moments (checkpoint writes included: it checkpoints every few
+/// steps) and resumed each time ends exactly where an uninterrupted run ends: same weights, metrics and evaluation.
+/// </summary>
+[Collection("processes")]
+public sealed class KillAndResumeTests(KillAndResumeTests.Reference reference) : IClassFixture<KillAndResumeTests.Reference>, IDisposable
+{
+    /// <summary>One world and one uninterrupted run, shared by the tests of this class.</summary>
+    public sealed class Reference : IDisposable
+    {
+        readonly TempDir tmp = new();
+        public string World { get; }
+        public string Run { get; }
+        public TimeSpan Duration { get; }
+
+        public Reference()
+        {
+            World = tmp.Sub("world");
+            var (code, err) = CliProcess.Run("world", "--out", World, "--people", "16", "--bio-variants", "2", "--permute");
+            Assert.True(code == 0, err);
+            Run = tmp.Sub("reference");
+            var clock = Stopwatch.StartNew();
+            (code, err) = CliProcess.Run(TrainArgs(World, Run));
+            Assert.True(code == 0, err);
+            Duration = clock.Elapsed;
+        }
+
+        public void Dispose() => tmp.Dispose();
+    }
+
+    readonly TempDir tmp = new();
+    public void Dispose() => tmp.Dispose();
+
+    static string[] TrainArgs(string world, string output) =>
+    [
+        "train", "--world", world, "--model", "micro-neox", "--strategy", "two-stage", "--epochs", "24", "--qa-epochs", "8",
+        "--batch-size", "8", "--checkpoint-every", "7", "--eval-every", "10", "--eval-people", "4", "--threads", "1",
+        "--out", output,
+    ];
+
+    static string Metrics(string run) => Regex.Replace(File.ReadAllText(Path.Combine(run, "metrics.jsonl")), "\"tokens_per_s\":[^,}]*", "");
+
+    static void AssertSameRun(string expected, string actual)
+    {
+        Assert.Equal(File.ReadAllBytes(Path.Combine(expected, "final", "model.safetensors")),
+            File.ReadAllBytes(Path.Combine(actual, "final", "model.safetensors")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(expected, "stage1", "model.safetensors")),
+            File.ReadAllBytes(Path.Combine(actual, "stage1", "model.safetensors")));
+        Assert.Equal(File.ReadAllText(Path.Combine(expected, "eval.json")), File.ReadAllText(Path.Combine(actual, "eval.json")));
+        Assert.Equal(Metrics(expected), Metrics(actual));
+    }
+
+    [Fact]
+    public void SigkillAtRandomPointsThenResumeEqualsAnUninterruptedRun()
+    {
+        var (world, duration) = (reference.World, reference.Duration);
+        var run = tmp.Sub("killed");
+        var rng = new Rng(7);
+        int kills = 0;
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            using var p = CliProcess.Start(attempt == 0 ? TrainArgs(world, run) : [.. TrainArgs(world, run), "--resume"]);
+            // Anywhere from start-up to late in the run: start-up, training steps, checkpoint and stage-end writes.
+            var delay = TimeSpan.FromMilliseconds(duration.TotalMilliseconds * (0.3 + 0.6 * rng.NextDouble()));
+            if (!p.WaitForExit(delay))
+            {
+                CliProcess.Signal(p, CliProcess.SigKill);
+                p.WaitForExit();
+                kills++;
+            }
+            else Assert.True(p.ExitCode == 0, p.StandardError.ReadToEnd());
+        }
+        Assert.True(kills >= 2, $"only {kills} kills landed");
+        var (code, err) = CliProcess.Run([.. TrainArgs(world, run), "--resume"]);
+        Assert.True(code == 0, err);
+        AssertSameRun(reference.Run, run);
+    }
+
+    [Fact]
+    public void CtrlCSavesAResumableStateAndExitsCleanly()
+    {
+        var world = reference.World;
+        var run = tmp.Sub("interrupted");
+        using (var p = CliProcess.Start(TrainArgs(world, run)))
+        {
+            // Wait for the first checkpoint, then interrupt.
+            var pointer = Path.Combine(run, "state", "latest");
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(pointer) && clock.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(20);
+            Assert.False(p.HasExited, "the run ended before it could be interrupted");
+            CliProcess.Signal(p, CliProcess.SigInt);
+            var stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.Equal(130, p.ExitCode);
+            Assert.Contains("--resume", stderr);
+            Assert.DoesNotContain("   at ", stderr);
+        }
+        Assert.NotNull(new StateStore(Path.Combine(run, "state")).Latest());
+        var (code, err) = CliProcess.Run([.. TrainArgs(world, run), "--resume"]);
+        Assert.True(code == 0, err);
+        AssertSameRun(reference.Run, run);
+    }
+}
