@@ -19,13 +19,26 @@ public static class Attention
     /// </summary>
     public static Tensor? Mask(Tensor? attentionMask, long t)
     {
-        if (attentionMask is null) return null;
+        if (attentionMask is null || IsRightPadded(attentionMask)) return null;
         using var scope = NewDisposeScope();
         var device = attentionMask.device;
         var causal = ones(t, t, ScalarType.Bool, device).tril();                   // [T,T]
         var self = eye(t, t, ScalarType.Bool, device);                            // [T,T]
         var keyReal = attentionMask.to(ScalarType.Bool)[.., TensorIndex.None, TensorIndex.None, ..]; // [B,1,1,T]
         return causal.logical_and(keyReal.logical_or(self)).MoveToOuterDisposeScope(); // [B,1,T,T]
+    }
+
+    /// <summary>
+    /// Right padding (every row 1...1 0...0) needs no mask: under causal attention a real token only sees earlier
+    /// positions, which are all real, and padded positions' outputs are never used. Plain causal attention takes
+    /// the fused kernel instead of materialising a [B,1,T,T] mask (measured faster: see `facttrace bench step --padded`).
+    /// </summary>
+    public static bool IsRightPadded(Tensor attentionMask)
+    {
+        if (attentionMask.shape[1] < 2) return true;
+        using var scope = NewDisposeScope();
+        var m = attentionMask.to(ScalarType.Int64);
+        return m[.., 1..].le(m[.., ..^1]).all().item<bool>();
     }
 
     /// <summary>
