@@ -541,7 +541,8 @@ public static class ReportBuilder
             blocks.Add(new Note($"No {Manifest.FileName}: this folder was not written by `facttrace reproduce`, so stage states are unknown."));
             return new Section("Run stages", "stages", blocks);
         }
-        var rows = m.Stages.Select(s => (IReadOnlyList<string>)
+        // The report stage itself is running while this is written.
+        var rows = m.Stages.Where(s => s.Name != FolderName).Select(s => (IReadOnlyList<string>)
             [s.Name, s.Status.Replace('_', ' '), s.Seconds is { } sec ? sec.ToString("F1", Inv) : "", s.OptionsHash ?? "", s.Message ?? ""]).ToList();
         blocks.Add(new Paragraph("Stages of the run as recorded in manifest.json (a stage reruns when its options hash changes)."));
         blocks.Add(new TableBlock("stages", ["stage", "status", "seconds", "options hash", "note"], rows));

@@ -108,7 +108,7 @@ public static class Pipeline
             Directory.CreateDirectory(dir);
             var started = DateTimeOffset.UtcNow;
             Set(new StageRecord { Name = stage.Name, Status = StageStatus.Running, OptionsHash = hash, Options = optionsNode, Inputs = inputs, Started = started });
-            log?.Report(resume ? $"{stage.Name}: continuing an interrupted attempt" : $"{stage.Name}: running");
+            log?.Report(resume ? $"{stage.Name}: running again over its interrupted attempt" : $"{stage.Name}: running");
             var clock = Stopwatch.StartNew();
             string? incomplete;
             try

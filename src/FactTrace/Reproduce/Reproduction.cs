@@ -112,7 +112,12 @@ public static class Reproduction
                     Resumable = true,
                     Run = c =>
                     {
-                        var resume = c.Resume && File.Exists(Path.Combine(c.Dir, "state", "trainer_state.json"));
+                        var stateFile = Path.Combine(c.Dir, "state", "trainer_state.json");
+                        var resume = c.Resume && File.Exists(stateFile);
+                        if (c.Resume)
+                            c.Log?.Report(resume
+                                ? $"{train}: continuing from the checkpoint at step {TrainerStateStep(stateFile)}"
+                                : $"{train}: the interrupted attempt left no checkpoint; starting over");
                         EvalResult? Work(IProgress<TrainProgress>? progress) =>
                             TrainRun.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume, force: true, progress);
                         if (host is null) Work(null);
@@ -198,6 +203,8 @@ public static class Reproduction
     }
 
     public const string ReferenceFile = "reference.json";
+
+    static long TrainerStateStep(string file) => Json.ReadFile<TrainerState>(file, "trainer state").GlobalStep;
 
     static string? WorldComplete(string dir)
     {
