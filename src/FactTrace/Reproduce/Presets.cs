@@ -51,7 +51,7 @@ public static class Presets
     public static Preset Tiny { get; } = new()
     {
         Name = "tiny",
-        Description = "tiny-neox from scratch on a 1,000-person augmented world (CPU, minutes)",
+        Description = "tiny-neox from scratch on a 1,000-person augmented world, on CPU",
         World = new WorldOptions(People: 1000, BioVariants: 5, Permute: true, FullName: true),
         Model = "tiny-neox",
         TwoStage = new TrainOptions { Strategy = Strategy.TwoStage, BioEpochs = 25, QaEpochs = 10, Lr = 3e-3 },
@@ -77,9 +77,9 @@ public static class Presets
     public static IReadOnlyList<Preset> All { get; } =
     [
         Tiny,
-        Pretrained("pythia-2.8b", "EleutherAI/pythia-2.8b", "fine-tune Pythia-2.8B (GPU; --model PATH to the HF folder)"),
-        Pretrained("llama-3.2-1b", "meta-llama/Llama-3.2-1B", "fine-tune Llama-3.2-1B (GPU; --model PATH to the HF folder)"),
-        Pretrained("llama-3.2-3b", "meta-llama/Llama-3.2-3B", "fine-tune Llama-3.2-3B (GPU; --model PATH to the HF folder)"),
+        Pretrained("pythia-2.8b", "EleutherAI/pythia-2.8b", "fine-tune Pythia-2.8B from --model PATH"),
+        Pretrained("llama-3.2-1b", "meta-llama/Llama-3.2-1B", "fine-tune Llama-3.2-1B from --model PATH"),
+        Pretrained("llama-3.2-3b", "meta-llama/Llama-3.2-3B", "fine-tune Llama-3.2-3B from --model PATH"),
     ];
 
     public static IReadOnlyList<string> Names => [.. All.Select(p => p.Name)];
