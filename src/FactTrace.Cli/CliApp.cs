@@ -16,6 +16,8 @@ public static class CliApp
                      InspectCommand.Create(),
                      TrainCommand.Create(),
                      EvalCommand.Create(),
+                     ReproduceCommand.Create(),
+                     ReportCommand.Create(),
                      BenchCommand.Create(),
                  })
             root.Subcommands.Add(command);

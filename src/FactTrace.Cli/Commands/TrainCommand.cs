@@ -76,42 +76,11 @@ public static class TrainCommand
     /// <summary>Sets up the run folder (init/ for a fresh model), trains with progress, and returns the final evaluation.</summary>
     public static EvalResult? Run(string worldDir, string modelSpec, string outDir, TrainOptions options, bool resume, bool force)
     {
-        var world = FactWorld.Load(worldDir);
         if (resume && force) throw FactTraceException.Usage("--resume and --force exclude each other");
-        if (!resume) PrepareFolder(outDir, force);
-        else if (!File.Exists(Path.Combine(outDir, "train.json")))
-            throw FactTraceException.Usage($"--resume: '{outDir}' holds no training run to resume");
-
-        var source = ModelSource.Open(modelSpec, world, options.Seed);
-        using var model = source.Model;
-        var initDir = Path.Combine(outDir, "init");
-        if (source.Fresh && !HfCheckpoint.IsCheckpointFolder(initDir)) HfCheckpoint.Save(model, initDir, source.Tokenizer, force: true);
-        AtomicFile.WriteAllText(Path.Combine(outDir, "train.json"), Json.Serialize(new
-        {
-            world = Path.GetFullPath(worldDir), model = modelSpec, reference = source.Fresh ? "init" : Path.GetFullPath(modelSpec),
-            options, threads = TorchSharp.torch.get_num_threads(),
-        }));
-
-        var data = ExampleEncoder.FromWorld(world, source.Tokenizer, options.QaLossAllTokens);
-        var full = EvalSetBuilder.Build(world, source.Tokenizer);
-        var subset = EvalSetBuilder.Subset(full, world, options.EvalPeople);
-        var evaluator = new Evaluator(source.Tokenizer);
         using var interrupt = Common.InterruptOnSignals();
-        return Common.WithTrainProgress($"{Describe(options.Strategy)}", progress =>
-            new Trainer(model, source.Tokenizer, data, options, outDir, (m, all) => evaluator.Run(m, all ? full : subset), progress)
-                .Run(resume, interrupt.Token));
+        return Common.WithTrainProgress(Describe(options.Strategy), progress =>
+            TrainRun.Run(worldDir, modelSpec, outDir, options, resume, force, progress, interrupt.Token));
     }
 
     static string Describe(Strategy s) => s switch { Strategy.TwoStage => "two-stage", Strategy.Mixed => "mixed", _ => "bio-only" };
-
-    static void PrepareFolder(string outDir, bool force)
-    {
-        if (File.Exists(outDir)) throw FactTraceException.Usage($"--out '{outDir}' is a file, not a folder");
-        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
-        {
-            if (!force) throw FactTraceException.Usage($"--out '{outDir}' is not empty (use --resume to continue a run, or --force to start over)");
-            Directory.Delete(outDir, recursive: true);
-        }
-        Directory.CreateDirectory(outDir);
-    }
 }

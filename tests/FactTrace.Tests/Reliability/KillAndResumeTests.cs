@@ -45,6 +45,19 @@ public sealed class KillAndResumeTests(KillAndResumeTests.Reference reference) :
         "--out", output,
     ];
 
+    /// <summary>The last step in metrics.jsonl (-1 before the first line).</summary>
+    static long LastStep(string run)
+    {
+        var file = Path.Combine(run, "metrics.jsonl");
+        if (!File.Exists(file)) return -1;
+        try
+        {
+            var m = Regex.Matches(File.ReadAllText(file), "\"step\":(\\d+)");
+            return m.Count == 0 ? -1 : long.Parse(m[^1].Groups[1].Value);
+        }
+        catch (IOException) { return -1; }
+    }
+
     static string Metrics(string run) => Regex.Replace(File.ReadAllText(Path.Combine(run, "metrics.jsonl")), "\"tokens_per_s\":[^,}]*", "");
 
     static void AssertSameRun(string expected, string actual)
@@ -60,24 +73,24 @@ public sealed class KillAndResumeTests(KillAndResumeTests.Reference reference) :
     [Fact]
     public void SigkillAtRandomPointsThenResumeEqualsAnUninterruptedRun()
     {
-        var (world, duration) = (reference.World, reference.Duration);
+        var world = reference.World;
         var run = tmp.Sub("killed");
         var rng = new Rng(7);
         int kills = 0;
-        for (int attempt = 0; attempt < 5; attempt++)
+        // Kill after progress, not after time (machines differ in speed): past a target step (metrics lines come every
+        // 10 steps, checkpoints every 7) plus a random few milliseconds, so kills land in steps, evaluations and writes.
+        foreach (var target in new[] { 0, 25, 60, 97, 130 })
         {
-            using var p = CliProcess.Start(attempt == 0 ? TrainArgs(world, run) : [.. TrainArgs(world, run), "--resume"]);
-            // Anywhere from start-up to late in the run: start-up, training steps, checkpoint and stage-end writes.
-            var delay = TimeSpan.FromMilliseconds(duration.TotalMilliseconds * (0.3 + 0.6 * rng.NextDouble()));
-            if (!p.WaitForExit(delay))
-            {
-                CliProcess.Signal(p, CliProcess.SigKill);
-                p.WaitForExit();
-                kills++;
-            }
-            else Assert.True(p.ExitCode == 0, p.StandardError.ReadToEnd());
+            using var p = CliProcess.Start(kills == 0 && target == 0 ? TrainArgs(world, run) : [.. TrainArgs(world, run), "--resume"]);
+            var clock = Stopwatch.StartNew();
+            while (!p.HasExited && LastStep(run) < target && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(2);
+            Thread.Sleep(rng.NextInt(40));
+            if (p.HasExited) { Assert.True(p.ExitCode == 0, p.StandardError.ReadToEnd()); continue; }
+            CliProcess.Signal(p, CliProcess.SigKill);
+            p.WaitForExit();
+            kills++;
         }
-        Assert.True(kills >= 2, $"only {kills} kills landed");
+        Assert.True(kills >= 3, $"only {kills} kills landed");
         var (code, err) = CliProcess.Run([.. TrainArgs(world, run), "--resume"]);
         Assert.True(code == 0, err);
         AssertSameRun(reference.Run, run);

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using FactTrace.Reporting;
+using FactTrace.Reproduce;
+
+namespace FactTrace.Cli.Commands;
+
+/// <summary>`facttrace reproduce`: the whole study in one resumable command.</summary>
+public static class ReproduceCommand
+{
+    /// <summary>The analysis stages of this build (trace, ablation, grafting); replaced when the Tracing library is wired in.</summary>
+    public static IAnalysis Analysis { get; set; } = NoAnalysis.Instance;
+
+    public static Command Create()
+    {
+        var preset = new Option<string>("--preset")
+        {
+            Description = $"What to run: {string.Join(", ", Presets.All.Select(p => $"{p.Name} ({p.Description})"))}.",
+            DefaultValueFactory = _ => Presets.DefaultName,
+        };
+        var seeds = new Option<int>("--seeds") { Description = "Run seeds 0..N-1 (N > 1: one seed-K/ folder each); the report shows mean ± sd.", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--out") { Description = "Run folder (default: runs/PRESET). Rerunning resumes it." };
+        var model = new Option<string>("--model")
+        {
+            Description = "Pretrained presets: the downloaded Hugging Face folder. tiny: a model spec replacing tiny-neox (a named config, config.json or HF folder).",
+        };
+        var threads = Common.Threads();
+        var cmd = new Command("reproduce",
+            "The whole study: world -> initial weights -> two-stage and mixed training -> evaluation -> gradient trace -> ablation -> grafting -> report. " +
+            "Rerunning the same command skips finished stages and continues an interrupted one.");
+        foreach (var o in new Option[] { preset, seeds, output, model, threads }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            var p = Presets.Get(r.GetValue(preset)!);
+            Common.SetThreads(r.GetValue(threads));
+            var request = new ReproduceRequest
+            {
+                Preset = p,
+                Seeds = r.GetValue(seeds),
+                OutDir = r.GetValue(output) ?? Path.Combine("runs", p.Name),
+                Model = r.GetValue(model),
+                Analysis = Analysis,
+            };
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var log = new Sync(line => Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {line}"));
+            var result = Reproduction.Run(request, log, (title, work) => Common.WithTrainProgress(title, work));
+            Console.WriteLine($"done in {clock.Elapsed:hh\\:mm\\:ss}: {result.Ran.Count + result.Resumed.Count} stages run" +
+                              $"{(result.Resumed.Count > 0 ? $" ({result.Resumed.Count} continued)" : "")}, {result.Skipped.Count} already done, " +
+                              $"{result.NotAvailable.Count} not available");
+            Console.WriteLine($"report: {Path.Combine(request.OutDir, ReportBuilder.FolderName, ReportBuilder.HtmlFile)}");
+            return Cli.Ok;
+        });
+        return cmd;
+    }
+
+    sealed class Sync(Action<string> report) : IProgress<string>
+    {
+        public void Report(string value) => report(value);
+    }
+}

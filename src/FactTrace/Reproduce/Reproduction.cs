@@ -1,0 +1,245 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FactTrace.Evaluation;
+using FactTrace.IO;
+using FactTrace.Models;
+using FactTrace.Reporting;
+using FactTrace.Training;
+using FactTrace.World;
+
+namespace FactTrace.Reproduce;
+
+/// <summary>What `facttrace reproduce` was asked for.</summary>
+public sealed record ReproduceRequest
+{
+    public required Preset Preset { get; init; }
+    public required string OutDir { get; init; }
+    /// <summary>Seeds 0..Seeds-1. One seed: the run folder holds the stages directly; more: one <c>seed-K/</c> folder each.</summary>
+    public int Seeds { get; init; } = 1;
+    /// <summary>A pretrained HF folder (pretrained presets), or a model spec replacing a from-scratch preset's model.</summary>
+    public string? Model { get; init; }
+    public IAnalysis Analysis { get; init; } = NoAnalysis.Instance;
+}
+
+/// <summary>How a reproduction shows training progress (a progress bar in the CLI); null = none.</summary>
+public delegate T TrainHost<T>(string title, Func<IProgress<TrainProgress>?, T> work);
+
+/// <summary>
+/// `facttrace reproduce`: the stage list of the whole study (world, init, two-stage and mixed training with their
+/// evaluation, trace, ablation, grafting, report) for one preset and N seeds, run through <see cref="Pipeline"/>.
+/// </summary>
+public static class Reproduction
+{
+    public static readonly string[] Strategies = ["two-stage", "mixed"];
+
+    /// <summary>The seed folder prefix of seed <paramref name="k"/>: "" for a one-seed run, "seed-K/" otherwise.</summary>
+    public static string SeedPrefix(int k, int seeds) => seeds == 1 ? "" : $"seed-{k}/";
+
+    public static void Validate(ReproduceRequest r)
+    {
+        if (r.Seeds < 1) throw FactTraceException.Usage($"--seeds must be a positive integer (got {r.Seeds})");
+        if (r.Seeds > 100) throw FactTraceException.Usage($"--seeds {r.Seeds}: at most 100");
+        Presets.ValidatePretrained(r.Preset, r.Model);
+        r.Preset.World.Validate(Pools.Default);
+        r.Preset.TwoStage.Validate();
+        r.Preset.Mixed.Validate();
+        if (File.Exists(r.OutDir)) throw FactTraceException.Usage($"--out '{r.OutDir}' is a file, not a folder");
+        if (Directory.Exists(r.OutDir) && Manifest.Load(r.OutDir) is null && Directory.EnumerateFileSystemEntries(r.OutDir).Any())
+            throw FactTraceException.Usage($"--out '{r.OutDir}' is not empty and holds no {Manifest.FileName} (not a reproduce run); choose another folder");
+    }
+
+    /// <summary>The model the two trainings start from: the run's init/ folder, or the pretrained folder.</summary>
+    static string StartingPoint(ReproduceRequest r, string runDir, string prefix) =>
+        r.Preset.NeedsModel ? Path.GetFullPath(r.Model!) : Path.Combine(runDir, prefix + "init");
+
+    public static IReadOnlyList<Stage> Plan(ReproduceRequest r, TrainHost<EvalResult?>? host = null)
+    {
+        var runDir = r.OutDir;
+        var preset = r.Preset;
+        var stages = new List<Stage>();
+        var modelSpec = preset.NeedsModel ? Path.GetFullPath(r.Model!) : r.Model ?? preset.Model!;
+        var analysisVersion = r.Analysis.Version;
+        for (int k = 0; k < r.Seeds; k++)
+        {
+            var seed = k;
+            var p = SeedPrefix(k, r.Seeds);
+            string world = p + "world", init = p + "init";
+            var worldOptions = preset.World with { Seed = seed };
+            stages.Add(new Stage
+            {
+                Name = world,
+                Options = worldOptions,
+                Run = c => FactWorld.Generate(worldOptions).Save(c.Dir, force: true),
+                Check = WorldComplete,
+            });
+
+            var initOptions = new JsonObject
+            {
+                ["model"] = modelSpec,
+                ["seed"] = seed,
+                ["pretrained_files"] = preset.NeedsModel ? FilesFingerprint(modelSpec) : null,
+            };
+            stages.Add(new Stage
+            {
+                Name = init,
+                Inputs = [world],
+                Options = initOptions,
+                Run = c =>
+                {
+                    if (preset.NeedsModel)
+                    {
+                        // The reference weights are the pretrained folder itself: not copied, recorded.
+                        AtomicFile.WriteAllText(Path.Combine(c.Dir, ReferenceFile), Json.Serialize(new { model = modelSpec }) + "\n");
+                        return;
+                    }
+                    var w = FactWorld.Load(c.Of(world));
+                    var source = ModelSource.Open(modelSpec, w, seed);
+                    using var model = source.Model;
+                    HfCheckpoint.Save(model, c.Dir, source.Tokenizer, force: true);
+                },
+                Check = d => HfCheckpoint.IsCheckpointFolder(d) || File.Exists(Path.Combine(d, ReferenceFile)) ? null : "no HF checkpoint (config.json + model.safetensors)",
+            });
+
+            foreach (var strategy in Strategies)
+            {
+                var train = p + strategy;
+                var options = (strategy == "mixed" ? preset.Mixed : preset.TwoStage) with { Seed = seed };
+                stages.Add(new Stage
+                {
+                    Name = train,
+                    Inputs = [world, init],
+                    Options = options,
+                    Resumable = true,
+                    Run = c =>
+                    {
+                        var latest = new StateStore(Path.Combine(c.Dir, "state")).Latest();
+                        var stateFile = latest is null ? "" : Path.Combine(latest, "trainer_state.json");
+                        var resume = c.Resume && latest is not null;
+                        if (c.Resume)
+                            c.Log?.Report(resume
+                                ? $"{train}: continuing from the checkpoint at step {TrainerStateStep(stateFile)}"
+                                : $"{train}: the interrupted attempt left no checkpoint; starting over");
+                        EvalResult? Work(IProgress<TrainProgress>? progress) =>
+                            TrainRun.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume, force: true, progress);
+                        if (host is null) Work(null);
+                        else host($"{p}{strategy}", Work);
+                    },
+                    Check = TrainingComplete,
+                });
+            }
+
+            foreach (var strategy in Strategies)
+            {
+                var model = Path.Combine(runDir, p + strategy, "final");
+                var traceName = $"{p}trace/{strategy}";
+                stages.Add(new Stage
+                {
+                    Name = traceName,
+                    Inputs = [world, p + strategy],
+                    Options = new { analysis = analysisVersion, trace = preset.Trace },
+                    Available = r.Analysis.IsAvailable,
+                    Run = c => r.Analysis.Trace(new TraceRequest(c.Of(world), model, c.Dir, preset.Trace, seed), c.Log),
+                    Check = d => JsonComplete(d, RunFiles.Trace),
+                });
+            }
+            foreach (var strategy in Strategies)
+            {
+                var model = Path.Combine(runDir, p + strategy, "final");
+                var traceDir = Path.Combine(runDir, $"{p}trace/{strategy}");
+                stages.Add(new Stage
+                {
+                    Name = $"{p}ablate/{strategy}",
+                    Inputs = [world, init, p + strategy, $"{p}trace/{strategy}"],
+                    Options = new { analysis = analysisVersion, ablate = preset.Ablate },
+                    Available = r.Analysis.IsAvailable,
+                    Run = c => r.Analysis.Ablate(new AblateRequest(c.Of(world), model, StartingPoint(r, runDir, p), traceDir, c.Dir, preset.Ablate, seed), c.Log),
+                    Check = d => JsonComplete(d, RunFiles.Ablation),
+                });
+            }
+            foreach (var strategy in Strategies)
+            {
+                var model = Path.Combine(runDir, p + strategy, "final");
+                var traceDir = Path.Combine(runDir, $"{p}trace/{strategy}");
+                stages.Add(new Stage
+                {
+                    Name = $"{p}graft/{strategy}",
+                    Inputs = [world, init, p + strategy, $"{p}trace/{strategy}"],
+                    Options = new { analysis = analysisVersion, graft = preset.Graft },
+                    Available = r.Analysis.IsAvailable,
+                    Run = c => r.Analysis.Graft(new GraftRequest(c.Of(world), model, StartingPoint(r, runDir, p), traceDir, c.Dir, preset.Graft, seed), c.Log),
+                    Check = d => JsonComplete(d, RunFiles.Graft),
+                });
+            }
+        }
+
+        var everything = stages.Select(s => s.Name).ToList();
+        stages.Add(new Stage
+        {
+            Name = ReportBuilder.FolderName,
+            OptionalInputs = everything,
+            Options = new { headline_rho = preset.HeadlineRho },
+            // The report reads the manifest, which the pipeline writes before and after each stage.
+            Run = c => ReportBuilder.Build(runDir, new ReportOptions { HeadlineRho = preset.HeadlineRho }),
+            Check = ReportBuilder.Check,
+        });
+        return stages;
+    }
+
+    /// <summary>The header of the manifest: preset, seeds, resolved options, versions.</summary>
+    public static Manifest Header(ReproduceRequest r) => new()
+    {
+        Preset = r.Preset.Name,
+        Seeds = r.Seeds,
+        SeedFolders = [.. Enumerable.Range(0, r.Seeds).Select(k => r.Seeds == 1 ? "." : $"seed-{k}")],
+        Reference = r.Preset.NeedsModel ? Path.GetFullPath(r.Model!) : "init",
+        Versions = Manifest.CurrentVersions(),
+        Options = JsonSerializer.SerializeToNode(r.Preset with { Model = r.Preset.NeedsModel ? null : r.Model ?? r.Preset.Model }, Json.Line),
+    };
+
+    /// <summary>Validates the request and runs (or resumes) the whole study.</summary>
+    public static PipelineResult Run(ReproduceRequest r, IProgress<string>? log = null, TrainHost<EvalResult?>? host = null)
+    {
+        Validate(r);
+        return Pipeline.Run(r.OutDir, Plan(r, host), Header(r), log);
+    }
+
+    public const string ReferenceFile = "reference.json";
+
+    static long TrainerStateStep(string file) => Json.ReadFile<TrainerState>(file, "trainer state").GlobalStep;
+
+    static string? WorldComplete(string dir)
+    {
+        foreach (var f in new[] { FactWorld.InfoFile, FactWorld.PeopleFile, FactWorld.BioFile, FactWorld.QaTrainFile,
+                     FactWorld.QaTestIdFile, FactWorld.QaTestOodFile, "tokenizer.json" })
+            if (!File.Exists(Path.Combine(dir, f))) return $"{f} missing";
+        return null;
+    }
+
+    static string? TrainingComplete(string dir)
+    {
+        if (!HfCheckpoint.IsCheckpointFolder(Path.Combine(dir, "final"))) return "final/ checkpoint missing";
+        if (!File.Exists(Path.Combine(dir, "metrics.jsonl"))) return "metrics.jsonl missing";
+        return JsonComplete(dir, RunFiles.Eval);
+    }
+
+    /// <summary>Null if <paramref name="file"/> in <paramref name="dir"/> exists and parses as JSON.</summary>
+    static string? JsonComplete(string dir, string file)
+    {
+        var path = Path.Combine(dir, file);
+        if (!File.Exists(path)) return $"{file} missing";
+        try { using var _ = JsonDocument.Parse(File.ReadAllText(path)); return null; }
+        catch (JsonException) { return $"{file} is not valid JSON"; }
+    }
+
+    /// <summary>Names, sizes and modification times of a pretrained folder's files: a changed download redoes the run.</summary>
+    static JsonArray FilesFingerprint(string folder)
+    {
+        var a = new JsonArray();
+        foreach (var f in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
+        {
+            var i = new FileInfo(f);
+            a.Add(new JsonObject { ["name"] = i.Name, ["bytes"] = i.Length, ["modified"] = i.LastWriteTimeUtc.ToString("O") });
+        }
+        return a;
+    }
+}

@@ -1,0 +1,239 @@
+using FactTrace.Cli;
+using FactTrace.IO;
+using FactTrace.Models;
+using FactTrace.Reporting;
+using FactTrace.Reproduce;
+using FactTrace.Tests.Reporting;
+using FactTrace.Tests.World;
+using FactTrace.Training;
+using FactTrace.World;
+
+namespace FactTrace.Tests.Reproduce;
+
+[Collection("torch-threads")]
+public class ReproduceTests
+{
+    /// <summary>The tiny preset shrunk to seconds: 16 people, micro-neox, a few epochs.</summary>
+    static Preset Micro() => Presets.Tiny with
+    {
+        Name = "micro",
+        World = new WorldOptions(People: 16, BioVariants: 1),
+        Model = "micro-neox",
+        TwoStage = new TrainOptions { Strategy = Strategy.TwoStage, BioEpochs = 2, QaEpochs = 1, BatchSize = 8, EvalEvery = 1, EvalPeople = 3, CheckpointEvery = 2, LogEvery = 1 },
+        Mixed = new TrainOptions { Strategy = Strategy.Mixed, BioEpochs = 2, BatchSize = 8, EvalEvery = 1, EvalPeople = 3, CheckpointEvery = 2, LogEvery = 1 },
+    };
+
+    static readonly string[] Real = ["world", "init", "two-stage", "mixed", "report"];
+    static readonly string[] Analysis = ["trace/two-stage", "trace/mixed", "ablate/two-stage", "ablate/mixed", "graft/two-stage", "graft/mixed"];
+
+    [Fact]
+    public void RunsTheRealStagesResumesAndRedoesWhatChanged()
+    {
+        TorchSharp.torch.set_num_threads(1);
+        using var tmp = new TempDir();
+        var request = new ReproduceRequest { Preset = Micro(), OutDir = tmp.Sub("run") };
+
+        var first = Reproduction.Run(request);
+        Assert.Equal(Real, first.Ran);
+        Assert.Equal(Analysis, first.NotAvailable);
+        var run = request.OutDir;
+        Assert.True(HfCheckpoint.IsCheckpointFolder(Path.Combine(run, "init")));
+        foreach (var s in new[] { "two-stage", "mixed" })
+        {
+            Assert.True(File.Exists(Path.Combine(run, s, "eval.json")));
+            Assert.True(HfCheckpoint.IsCheckpointFolder(Path.Combine(run, s, "final")));
+        }
+        // Both strategies start from the same init/ weights.
+        Assert.Contains(Path.GetFullPath(Path.Combine(run, "init")), File.ReadAllText(Path.Combine(run, "mixed", "train.json")));
+        Assert.Contains(Path.GetFullPath(Path.Combine(run, "init")), File.ReadAllText(Path.Combine(run, "two-stage", "train.json")));
+        var md = File.ReadAllText(Path.Combine(run, "report", "report.md"));
+        Assert.Contains("not available in this build", md);
+        Assert.Contains("learning_curves.png", md);
+        var manifest = Manifest.Load(run)!;
+        Assert.Equal("micro", manifest.Preset);
+        Assert.Equal(StageStatus.NotAvailable, manifest.Find("trace/mixed")!.Status);
+
+        // Rerun: nothing to do.
+        var second = Reproduction.Run(request);
+        Assert.Empty(second.Ran);
+        Assert.Equal(Real, second.Skipped);
+
+        // A changed mixed option redoes mixed and the report only.
+        var changed = request with { Preset = request.Preset with { Mixed = request.Preset.Mixed with { Lr = 1e-3 } } };
+        var third = Reproduction.Run(changed);
+        Assert.Equal(["mixed", "report"], third.Ran);
+        Assert.Equal(["world", "init", "two-stage"], third.Skipped);
+    }
+
+    [Fact]
+    public void AnInterruptedTrainingStageContinuesFromItsCheckpoint()
+    {
+        TorchSharp.torch.set_num_threads(1);
+        using var tmp = new TempDir();
+        var preset = Micro();
+        // StopAfterStep abandons the run mid-way without saving (a crash); it is not part of the options hash.
+        var crashing = new ReproduceRequest { Preset = preset with { Mixed = preset.Mixed with { StopAfterStep = 3 } }, OutDir = tmp.Sub("run") };
+        Assert.Throws<TrainingStopped>(() => Reproduction.Run(crashing));
+        var m = Manifest.Load(crashing.OutDir)!;
+        Assert.Equal(StageStatus.Failed, m.Find("mixed")!.Status);
+        Assert.NotNull(new StateStore(Path.Combine(crashing.OutDir, "mixed", "state")).Latest());
+
+        var r = Reproduction.Run(crashing with { Preset = preset });
+        Assert.Equal(["mixed"], r.Resumed);
+        Assert.Equal(["world", "init", "two-stage"], r.Skipped);
+        Assert.Contains("report", r.Ran);
+        Assert.Equal(StageStatus.Done, Manifest.Load(crashing.OutDir)!.Find("mixed")!.Status);
+    }
+
+    /// <summary>Stands in for the Tracing library: writes the trace issue's files.</summary>
+    sealed class FakeAnalysis : IAnalysis
+    {
+        public List<string> Calls { get; } = [];
+        public bool IsAvailable => true;
+        public string Version => "fake-1";
+        static FakeStrategy Of(string modelDir) => modelDir.Contains("mixed") ? SyntheticRun.PaperLike().Mixed : SyntheticRun.PaperLike().TwoStage;
+        public void Trace(TraceRequest r, IProgress<string>? p) { Calls.Add($"trace {r.ModelDir}"); SyntheticRun.WriteTrace(r.OutDir, Of(r.ModelDir)); }
+        public void Ablate(AblateRequest r, IProgress<string>? p)
+        {
+            Calls.Add($"ablate {r.ModelDir} {r.ReferenceDir} {r.TraceDir}");
+            Assert.True(File.Exists(Path.Combine(r.TraceDir, "trace.json")));
+            SyntheticRun.WriteAblation(r.OutDir, Of(r.ModelDir));
+        }
+        public void Graft(GraftRequest r, IProgress<string>? p) { Calls.Add($"graft {r.ModelDir}"); SyntheticRun.WriteGraft(r.OutDir, Of(r.ModelDir)); }
+    }
+
+    [Fact]
+    public void AnalysisStagesPlugInThroughIAnalysis()
+    {
+        TorchSharp.torch.set_num_threads(1);
+        using var tmp = new TempDir();
+        var request = new ReproduceRequest { Preset = Micro(), OutDir = tmp.Sub("run") };
+        Reproduction.Run(request);                      // without analysis first
+        var analysis = new FakeAnalysis();
+        var r = Reproduction.Run(request with { Analysis = analysis });
+        Assert.Equal([.. Analysis, "report"], r.Ran);
+        Assert.Equal(6, analysis.Calls.Count);
+        var init = Path.Combine(request.OutDir, "init");
+        Assert.Contains(analysis.Calls, c => c.StartsWith("ablate ") && c.Contains(Path.Combine("mixed", "final")) && c.Contains(init) && c.Contains(Path.Combine("trace", "mixed")));
+        var md = File.ReadAllText(Path.Combine(request.OutDir, "report", "report.md"));
+        Assert.Contains("density_layer_head.png", md);
+        Assert.DoesNotContain("not available in this build", md);
+    }
+
+    [Fact]
+    public void SeveralSeedsGetOneFolderEachAndOneReport()
+    {
+        TorchSharp.torch.set_num_threads(1);
+        using var tmp = new TempDir();
+        var preset = Micro() with
+        {
+            TwoStage = Micro().TwoStage with { BioEpochs = 1 },
+            Mixed = Micro().Mixed with { BioEpochs = 1 },
+        };
+        var r = Reproduction.Run(new ReproduceRequest { Preset = preset, OutDir = tmp.Sub("run"), Seeds = 2 });
+        Assert.Contains("seed-1/mixed", r.Ran);
+        Assert.Equal("report", r.Ran[^1]);
+        var m = Manifest.Load(tmp.Sub("run"))!;
+        Assert.Equal(["seed-0", "seed-1"], m.SeedFolders);
+        var worlds = new[] { 0, 1 }.Select(k => FactWorld.Load(Path.Combine(tmp.Sub("run"), $"seed-{k}", "world"))).ToList();
+        Assert.Equal([0L, 1L], worlds.Select(w => w.Options.Seed));
+        Assert.Contains("over the 2 seeds", File.ReadAllText(Path.Combine(tmp.Sub("run"), "report", "report.md")));
+    }
+
+    [Fact]
+    public void RefusesAFolderThatIsNotARun()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp.Sub("notes.txt"), "mine");
+        var e = Assert.Throws<FactTraceException>(() => Reproduction.Run(new ReproduceRequest { Preset = Micro(), OutDir = tmp.Path }));
+        Assert.Equal(2, e.ExitCode);
+        Assert.Contains("manifest.json", e.Message);
+    }
+}
+
+public class PresetTests
+{
+    static (int Code, string Error) Cli(params string[] args)
+    {
+        var err = new StringWriter();
+        return (global::FactTrace.Cli.Cli.Run(CliApp.BuildRoot(), args, err), err.ToString());
+    }
+
+    [Fact]
+    public void TinyIsTheDocumentedDefault()
+    {
+        var p = Presets.Get("tiny");
+        Assert.Same(Presets.Tiny, p);
+        Assert.Equal(new WorldOptions(1000, 0, 0.5, 5, true, true), p.World);
+        Assert.Equal("tiny-neox", p.Model);
+        Assert.Equal((Strategy.Mixed, 25, 3e-3), (p.Mixed.Strategy, p.Mixed.BioEpochs, p.Mixed.Lr));
+        Assert.Equal((Strategy.TwoStage, 25, 10, 3e-3), (p.TwoStage.Strategy, p.TwoStage.BioEpochs, p.TwoStage.QaEpochs, p.TwoStage.Lr));
+        Assert.False(p.NeedsModel);
+        Assert.Equal(["tiny", "pythia-2.8b", "llama-3.2-1b", "llama-3.2-3b"], Presets.Names);
+    }
+
+    static string FakeHfFolder(TempDir tmp, string shape, Func<ModelConfig, ModelConfig>? edit = null, bool weights = true, string? tokenizer = "tokenizer.json")
+    {
+        var dir = tmp.Sub(shape + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(dir);
+        var config = NamedConfigs.GetPublished(shape);
+        File.WriteAllText(Path.Combine(dir, "config.json"), (edit?.Invoke(config) ?? config).ToJson());
+        if (weights) File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), "{}");
+        if (tokenizer is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(dir, tokenizer))!);
+            File.WriteAllText(Path.Combine(dir, tokenizer), "{}");
+        }
+        return dir;
+    }
+
+    [Fact]
+    public void PretrainedPresetsValidateTheirFolder()
+    {
+        using var tmp = new TempDir();
+        var pythia = Presets.Get("pythia-2.8b");
+        Presets.ValidatePretrained(pythia, FakeHfFolder(tmp, "pythia-2.8b"));
+        Presets.ValidatePretrained(Presets.Get("llama-3.2-1b"), FakeHfFolder(tmp, "llama-3.2-1b", tokenizer: Path.Combine("original", "tokenizer.model")));
+
+        string Error(Preset p, string? path) => Assert.Throws<FactTraceException>(() => Presets.ValidatePretrained(p, path)).Message;
+        Assert.Contains("huggingface-cli download EleutherAI/pythia-2.8b", Error(pythia, null));
+        Assert.Contains("is not a folder", Error(pythia, tmp.Sub("nowhere")));
+        Assert.Contains("needs gpt_neox", Error(pythia, FakeHfFolder(tmp, "llama-3.2-1b")));
+        Assert.Contains("hidden_size 512 (expected 2560)", Error(pythia, FakeHfFolder(tmp, "pythia-70m")));
+        Assert.Contains("no safetensors weights", Error(pythia, FakeHfFolder(tmp, "pythia-2.8b", weights: false)));
+        Assert.Contains("no tokenizer", Error(pythia, FakeHfFolder(tmp, "pythia-2.8b", tokenizer: null)));
+        Assert.Contains("num_key_value_heads", Error(Presets.Get("llama-3.2-3b"),
+            FakeHfFolder(tmp, "llama-3.2-3b", c => c with { NumKeyValueHeads = 4 })));
+        var noConfig = tmp.Sub("empty");
+        Directory.CreateDirectory(noConfig);
+        Assert.Contains("has no config.json", Error(pythia, noConfig));
+    }
+
+    [Theory]
+    [InlineData("--preset", "pythia-2.8b")]
+    [InlineData("--preset", "llama-3.2-3b")]
+    [InlineData("--preset", "gpt-5")]
+    [InlineData("--seeds", "0")]
+    public void BadReproduceInputExitsTwoWithOneLine(string option, string value)
+    {
+        using var tmp = new TempDir();
+        var (code, error) = Cli("reproduce", "--out", tmp.Sub("run"), option, value);
+        Assert.Equal(2, code);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith("error: ", error);
+        Assert.False(Directory.Exists(tmp.Sub("run")));
+    }
+
+    [Fact]
+    public void ReportVerbWritesTheReportAndRefusesNonRuns()
+    {
+        using var tmp = new TempDir();
+        var (two, mixed) = SyntheticRun.PaperLike();
+        SyntheticRun.Write(tmp.Sub("run"), two, mixed);
+        Assert.Equal((0, ""), Cli("report", tmp.Sub("run")));
+        Assert.True(File.Exists(Path.Combine(tmp.Sub("run"), "report", "report.html")));
+        Directory.CreateDirectory(tmp.Sub("empty"));
+        Assert.Equal(2, Cli("report", tmp.Sub("empty")).Code);
+        Assert.Equal(2, Cli("report", tmp.Sub("run"), "--rho", "0").Code);
+    }
+}
