@@ -14,19 +14,19 @@ public static class ExampleEncoder
     }
 
     /// <summary>
-    /// A question with its answer: loss on the answer tokens only (a token belongs to the answer when its span
-    /// overlaps the answer's characters), or on every token when <paramref name="allTokens"/>.
+    /// A question with its answer: loss on the completion only, i.e. the answer tokens (a token belongs to the answer
+    /// when its span overlaps the answer's characters) and what ends it (". EOS"), so the model learns where an answer
+    /// stops; never on the question. With <paramref name="allTokens"/>, loss on every token.
     /// </summary>
     public static EncodedExample Qa(ITokenizer tok, QaRecord qa, bool allTokens = false)
     {
         var spans = tok.EncodeWithOffsets(qa.Text);
         var ids = Wrap(tok, spans.Select(s => s.Id).ToList());
+        if (allTokens) return new EncodedExample(ids, (int[])ids.Clone(), ExampleKind.Qa, qa.PersonId);
         var labels = Enumerable.Repeat(EncodedExample.Ignore, ids.Length).ToArray();
         int offset = tok.BosId is null ? 0 : 1;
-        for (int i = 0; i < spans.Count; i++)
-            if (allTokens || (spans[i].End > qa.AnswerStart && spans[i].Start < qa.AnswerEnd))
-                labels[i + offset] = spans[i].Id;
-        if (allTokens) labels = (int[])ids.Clone();
+        var first = Enumerable.Range(0, spans.Count).First(i => spans[i].End > qa.AnswerStart);
+        for (int i = first + offset; i < ids.Length; i++) labels[i] = ids[i];
         return new EncodedExample(ids, labels, ExampleKind.Qa, qa.PersonId);
     }
 

@@ -42,15 +42,17 @@ public sealed class TrainerTests : IDisposable
     {
         var w = TrainingFixture.World();
         var tok = w.Tokenizer;
+        var period = FactTrace.Evaluation.Evaluator.SentenceEnd(tok)!.Value;
         foreach (var qa in w.QaTrain)
         {
             var e = ExampleEncoder.Qa(tok, qa);
+            var answer = tok.Encode(" " + qa.Answer).ToList();
+            // Labelled: exactly the answer's tokens, then "." and EOS, at the end of the sequence; nothing of the question.
             var labelled = e.Labels.Where(l => l != EncodedExample.Ignore).ToList();
-            Assert.Equal(tok.Encode(qa.Answer), labelled);
-            // The labelled tokens are exactly the answer's, at the answer's positions at the end (before ". EOS").
-            var answerLen = labelled.Count;
-            Assert.Equal(labelled, e.Ids[^(answerLen + 2)..^2]);
-            Assert.Equal(tok.EosId, e.Ids[^1]);
+            Assert.Equal([.. answer, period, tok.EosId], labelled);
+            Assert.Equal(labelled, e.Ids[^labelled.Count..]);
+            Assert.All(e.Labels[..^labelled.Count], l => Assert.Equal(EncodedExample.Ignore, l));
+            Assert.Equal(tok.Encode(qa.Prompt), e.Ids[1..^labelled.Count]);
             var all = ExampleEncoder.Qa(tok, qa, allTokens: true);
             Assert.Equal(all.Ids, all.Labels);
         }
