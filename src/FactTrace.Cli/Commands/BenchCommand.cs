@@ -25,9 +25,10 @@ public static class BenchCommand
         var seq = new Option<int>("--seq") { Description = "Tokens per row.", DefaultValueFactory = _ => 64 };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 30 };
         var padded = new Option<bool>("--padded") { Description = "Pass an attention mask (right padding of a quarter of each row)." };
+        var bf16 = new Option<bool>("--bf16") { Description = "bf16 forward/backward with fp32 master weights (as train --precision bf16)." };
         var threads = Common.Threads();
         var cmd = new Command("step", "Tokens/s of forward, forward+backward and a full AdamW step on random tokens.");
-        foreach (var o in new Option[] { model, vocab, batch, seq, steps, padded, threads }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, vocab, batch, seq, steps, padded, bf16, threads }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             Common.SetThreads(r.GetValue(threads));
@@ -50,12 +51,16 @@ public static class BenchCommand
                 for (int i = 0; i < n; i++) { a(); if (i % 16 == 15) GC.Collect(); }
                 return w.Elapsed.TotalSeconds / n;
             }
-            var fwd = Time(() => { using var s = NewDisposeScope(); using var g = no_grad(); Loss.NextToken(m, bt); });
-            var fwdBwd = Time(() => { using var s = NewDisposeScope(); Loss.NextToken(m, bt).backward(); opt.ZeroGrad(); });
+            using var shadow = r.GetValue(bf16) ? new Bf16Shadow(m) : null;
+            var compute = shadow?.Model ?? m;
+            var fwd = Time(() => { using var s = NewDisposeScope(); using var g = no_grad(); shadow?.Pull(); Loss.NextToken(compute, bt); });
+            var fwdBwd = Time(() => { using var s = NewDisposeScope(); shadow?.Pull(); Loss.NextToken(compute, bt).backward(); shadow?.PushGrads(); opt.ZeroGrad(); });
             var full = Time(() =>
             {
                 using var s = NewDisposeScope();
-                Loss.NextToken(m, bt).backward();
+                shadow?.Pull();
+                Loss.NextToken(compute, bt).backward();
+                shadow?.PushGrads();
                 nn.utils.clip_grad_norm_(m.parameters(), 1.0);
                 opt.StepWith(1e-3);
                 opt.ZeroGrad();
@@ -64,7 +69,7 @@ public static class BenchCommand
             foreach (var (name, sec) in new[] { ("forward", fwd), ("forward+backward", fwdBwd), ("full step (AdamW, clip)", full) })
                 table.AddRow(name, $"{sec * 1000:F1}", $"{bt.Tokens / sec:F0}");
             AnsiConsole.Write(table);
-            Console.WriteLine($"model {r.GetValue(model)}: {m.ParameterCount():N0} parameters; batch {b} x {t}; threads {get_num_threads()}");
+            Console.WriteLine($"model {r.GetValue(model)}: {m.ParameterCount():N0} parameters; batch {b} x {t}; {(shadow is null ? "fp32" : "bf16 (fp32 master)")}; threads {get_num_threads()}");
             return Cli.Ok;
         });
         return cmd;

@@ -38,12 +38,14 @@ public static class TrainCommand
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate a subset every K epochs (learning curves); 0 = only at the end.", DefaultValueFactory = _ => d.EvalEvery };
         var evalPeople = new Option<int>("--eval-people") { Description = "People per split in periodic evaluations.", DefaultValueFactory = _ => d.EvalPeople };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Save a resumable state every N steps.", DefaultValueFactory = _ => d.CheckpointEvery };
+        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (bf16 compute, fp32 master weights).", DefaultValueFactory = _ => "fp32" };
+        precision.AcceptOnlyFromAmong("fp32", "bf16");
         var threads = Common.Threads();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped." };
         var force = new Option<bool>("--force") { Description = "Delete an existing run in --out and start over." };
 
         var cmd = new Command("train", "Train a model on a world with one strategy (two-stage, mixed or bio-only), then evaluate it.");
-        foreach (var o in new Option[] { world, model, strategy, output, seed, epochs, qaEpochs, qaRatio, replay, lr, qaLr, batch, wd, warmup, clip, allTokens, evalEvery, evalPeople, checkpointEvery, threads, resume, force })
+        foreach (var o in new Option[] { world, model, strategy, output, seed, epochs, qaEpochs, qaRatio, replay, lr, qaLr, batch, wd, warmup, clip, allTokens, evalEvery, evalPeople, checkpointEvery, precision, threads, resume, force })
             cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
@@ -55,6 +57,7 @@ public static class TrainCommand
                 BatchSize = r.GetValue(batch), WeightDecay = r.GetValue(wd), WarmupFraction = r.GetValue(warmup),
                 GradClip = r.GetValue(clip), QaLossAllTokens = r.GetValue(allTokens), EvalEvery = r.GetValue(evalEvery),
                 EvalPeople = r.GetValue(evalPeople), CheckpointEvery = r.GetValue(checkpointEvery),
+                Precision = r.GetValue(precision) == "bf16" ? Precision.Bf16 : Precision.Fp32,
             };
             options.Validate();
             Common.SetThreads(r.GetValue(threads));

@@ -13,6 +13,14 @@ public enum Strategy
     [JsonStringEnumMemberName("bio-only")] BioOnly,
 }
 
+[JsonConverter(typeof(JsonStringEnumConverter<Precision>))]
+public enum Precision
+{
+    [JsonStringEnumMemberName("fp32")] Fp32,
+    /// <summary>bf16 forward/backward with fp32 master weights, optimizer and loss (see <see cref="Bf16Shadow"/>).</summary>
+    [JsonStringEnumMemberName("bf16")] Bf16,
+}
+
 /// <summary>Everything that determines a training run; saved with the run and compared on resume.</summary>
 public sealed record TrainOptions
 {
@@ -35,6 +43,7 @@ public sealed record TrainOptions
     public double Beta2 { get; init; } = 0.98;
     public double GradClip { get; init; } = 1.0;
     public int BatchSize { get; init; } = 32;
+    public Precision Precision { get; init; } = Precision.Fp32;
     /// <summary>Sort windows of this many batches by length before batching (less padding); 0 or 1 = off.</summary>
     public int LengthBuckets { get; init; } = 16;
     public long Seed { get; init; }

@@ -149,6 +149,7 @@ public sealed class Trainer
         if (state.Finished && File.Exists(EvalPath)) return Json.ReadFile<EvalResult>(EvalPath, "eval file");
 
         using var opt = new AdamW(ParameterGroups(), options.Beta1, options.Beta2);
+        using var shadow = options.Precision == Precision.Bf16 ? new Bf16Shadow(model) : null;
         if (saved is not null) RestoreWeightsAndMoments(saved, opt, state);
         TruncateMetrics(state.MetricsLines);
 
@@ -174,7 +175,7 @@ public sealed class Trainer
                     var lr = schedule.At(state.StageStep);
                     using (var batch = Batch.Collate(batches[state.Batch], tokenizer.PadId))
                     {
-                        lastLoss = TrainStep(batch, opt, parameters, lr, stage.Name, state.GlobalStep);
+                        lastLoss = TrainStep(batch, opt, shadow, parameters, lr, stage.Name, state.GlobalStep);
                         state.LossSum += lastLoss;
                         state.LossCount++;
                         state.TokensSinceLog += batch.Tokens;
@@ -234,14 +235,17 @@ public sealed class Trainer
         return result;
     }
 
-    double TrainStep(Batch batch, AdamW opt, List<TorchSharp.Modules.Parameter> parameters, double lr, string stage, long step)
+    double TrainStep(Batch batch, AdamW opt, Bf16Shadow? shadow, List<TorchSharp.Modules.Parameter> parameters, double lr,
+        string stage, long step)
     {
         using var scope = NewDisposeScope();
-        var loss = Loss.NextToken(model, batch);
+        shadow?.Pull();
+        var loss = Loss.NextToken(shadow?.Model ?? model, batch);
         var value = loss.item<float>();
         if (!float.IsFinite(value))
             throw new FactTraceException($"loss is {value} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
         loss.backward();
+        shadow?.PushGrads();
         if (options.GradClip > 0)
         {
             var norm = nn.utils.clip_grad_norm_(parameters, options.GradClip);
