@@ -45,17 +45,32 @@ public static class Presets
     public const string DefaultName = "tiny";
 
     /// <summary>
-    /// The embedded default: a 1,000-person augmented world (5 BIOs per person, permuted, full names) and tiny-neox
-    /// trained from scratch on CPU; mixed 25 epochs, two-stage 25 BIO epochs + 10 QA epochs, peak lr 3e-3.
+    /// The embedded default, chosen by measurement on a 2-core CPU (docs/calibration.md): a 500-person world with
+    /// knowledge augmentation (5 independently templated BIOs per person, sentences permuted, full name in every
+    /// sentence) and tiny-neox from scratch; mixed 20 epochs; two-stage 20 BIO epochs, then 10 QA epochs with the same
+    /// recipe (peak lr 3e-3, warmup then cosine within each stage).
     /// </summary>
     public static Preset Tiny { get; } = new()
     {
         Name = "tiny",
-        Description = "tiny-neox from scratch on a 1,000-person augmented world, on CPU",
-        World = new WorldOptions(People: 1000, BioVariants: 5, Permute: true, FullName: true),
+        Description = "tiny-neox from scratch on a 500-person augmented world (5 permuted full-name BIOs per person), on CPU",
+        World = new WorldOptions(People: 500, BioVariants: 5, Permute: true, FullName: true),
         Model = "tiny-neox",
-        TwoStage = new TrainOptions { Strategy = Strategy.TwoStage, BioEpochs = 25, QaEpochs = 10, Lr = 3e-3 },
-        Mixed = new TrainOptions { Strategy = Strategy.Mixed, BioEpochs = 25, Lr = 3e-3 },
+        TwoStage = new TrainOptions { Strategy = Strategy.TwoStage, BioEpochs = 20, QaEpochs = 10, Lr = 3e-3 },
+        Mixed = new TrainOptions { Strategy = Strategy.Mixed, BioEpochs = 20, Lr = 3e-3 },
+    };
+
+    /// <summary>
+    /// The paper's hard case: one BIO per person in a fixed sentence order (full names), as in bioS single. A tiny model
+    /// stores these facts but cannot extract most of them, under either strategy (docs/calibration.md).
+    /// </summary>
+    public static Preset SingleBio { get; } = Tiny with
+    {
+        Name = "single-bio",
+        Description = "tiny-neox from scratch on a 500-person world with a single fixed-order BIO per person, on CPU",
+        World = new WorldOptions(People: 500, BioVariants: 1, Permute: false, FullName: true),
+        TwoStage = Tiny.TwoStage with { BioEpochs = 30 },
+        Mixed = Tiny.Mixed with { BioEpochs = 30 },
     };
 
     /// <summary>
@@ -77,6 +92,7 @@ public static class Presets
     public static IReadOnlyList<Preset> All { get; } =
     [
         Tiny,
+        SingleBio,
         Pretrained("pythia-2.8b", "EleutherAI/pythia-2.8b", "fine-tune Pythia-2.8B from --model PATH"),
         Pretrained("llama-3.2-1b", "meta-llama/Llama-3.2-1B", "fine-tune Llama-3.2-1B from --model PATH"),
         Pretrained("llama-3.2-3b", "meta-llama/Llama-3.2-3B", "fine-tune Llama-3.2-3B from --model PATH"),

@@ -164,12 +164,15 @@ public class PresetTests
     {
         var p = Presets.Get("tiny");
         Assert.Same(Presets.Tiny, p);
-        Assert.Equal(new WorldOptions(1000, 0, 0.5, 5, true, true), p.World);
+        Assert.Equal(new WorldOptions(500, 0, 0.5, 5, true, true), p.World);
         Assert.Equal("tiny-neox", p.Model);
-        Assert.Equal((Strategy.Mixed, 25, 3e-3), (p.Mixed.Strategy, p.Mixed.BioEpochs, p.Mixed.Lr));
-        Assert.Equal((Strategy.TwoStage, 25, 10, 3e-3), (p.TwoStage.Strategy, p.TwoStage.BioEpochs, p.TwoStage.QaEpochs, p.TwoStage.Lr));
+        Assert.Equal((Strategy.Mixed, 20, 3e-3), (p.Mixed.Strategy, p.Mixed.BioEpochs, p.Mixed.Lr));
+        Assert.Equal((Strategy.TwoStage, 20, 10, 3e-3), (p.TwoStage.Strategy, p.TwoStage.BioEpochs, p.TwoStage.QaEpochs, p.TwoStage.Lr));
         Assert.False(p.NeedsModel);
-        Assert.Equal(["tiny", "pythia-2.8b", "llama-3.2-1b", "llama-3.2-3b"], Presets.Names);
+        Assert.Equal(["tiny", "single-bio", "pythia-2.8b", "llama-3.2-1b", "llama-3.2-3b"], Presets.Names);
+        // The hard case differs only in its world (one fixed-order BIO per person) and epochs.
+        Assert.Equal(new WorldOptions(500, 0, 0.5, 1, false, true), Presets.SingleBio.World);
+        Assert.Equal(p.Model, Presets.SingleBio.Model);
     }
 
     static string FakeHfFolder(TempDir tmp, string shape, Func<ModelConfig, ModelConfig>? edit = null, bool weights = true, string? tokenizer = "tokenizer.json")
