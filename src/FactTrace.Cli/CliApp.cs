@@ -16,6 +16,9 @@ public static class CliApp
                      InspectCommand.Create(),
                      TrainCommand.Create(),
                      EvalCommand.Create(),
+                     TraceCommand.Create(),
+                     AblateCommand.Create(),
+                     GraftCommand.Create(),
                  })
             root.Subcommands.Add(command);
         return root;
