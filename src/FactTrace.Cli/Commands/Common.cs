@@ -14,6 +14,35 @@ public static class Common
         DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount),
     };
 
+    /// <summary>A trained HF folder and the tokenizer it reads text with (its own tokenizer.json, else the world's).</summary>
+    public static (Models.CausalLM Model, Text.ITokenizer Tokenizer) LoadModel(string dir, World.FactWorld world, string option = "--model")
+    {
+        if (!Models.HfCheckpoint.IsCheckpointFolder(dir))
+            throw IO.FactTraceException.Usage($"{option} '{dir}' is not an HF checkpoint folder (config.json + model.safetensors)");
+        var model = Models.HfCheckpoint.Load(dir);
+        Text.ITokenizer tok = File.Exists(Path.Combine(dir, "tokenizer.json")) ? Text.TokenizerLoader.Load(dir) : world.Tokenizer;
+        return (model, tok);
+    }
+
+    /// <summary>The reference weights' folder: the given one, else init/ beside the model folder (a from-scratch run).</summary>
+    public static string ReferenceFolder(string? reference, string modelDir)
+    {
+        if (reference is not null) return reference;
+        var parent = Path.GetDirectoryName(Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar))!;
+        var init = Path.Combine(parent, "init");
+        if (Models.HfCheckpoint.IsCheckpointFolder(init)) return init;
+        throw IO.FactTraceException.Usage($"no --reference given and no init/ beside '{modelDir}': give the common starting weights (init/ of a from-scratch run, the pretrained folder of a fine-tune)");
+    }
+
+    /// <summary>The world's evaluation probes, restricted to the first N people of each split when N is given.</summary>
+    public static Evaluation.EvalSet EvalSet(World.FactWorld world, Text.ITokenizer tok, int? people)
+    {
+        var full = Evaluation.EvalSetBuilder.Build(world, tok);
+        if (people is not { } n) return full;
+        if (n <= 0) throw IO.FactTraceException.Usage($"--eval-people must be positive (got {n})");
+        return Evaluation.EvalSetBuilder.Subset(full, world, n);
+    }
+
     public static void SetThreads(int n)
     {
         if (n <= 0) throw IO.FactTraceException.Usage($"--threads must be positive (got {n})");
@@ -83,6 +112,42 @@ public static class Common
                     task.MaxValue = Math.Max(1, p.TotalSteps);
                     task.Value = p.Step;
                     task.Description = Markup.Escape($"{title} {Line(p)}");
+                }));
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    /// <summary>Progress of a library step (<see cref="WorkProgress"/>): a bar on a terminal, lines every 15 s otherwise.</summary>
+    public static T WithProgress<T>(string title, Func<IProgress<WorkProgress>, T> work)
+    {
+        static string Line(WorkProgress p) => $"{p.Task} {p.Done}/{p.Total}";
+        if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
+        {
+            var clock = Stopwatch.StartNew();
+            var last = TimeSpan.FromSeconds(-15);
+            string? lastTask = null;
+            return work(new Sync<WorkProgress>(p =>
+            {
+                // A line when the task changes, at its end, and every 15 s.
+                var head = p.Task.Split(' ')[0];
+                if (head == lastTask && clock.Elapsed - last < TimeSpan.FromSeconds(15) && p.Done != p.Total) return;
+                (last, lastTask) = (clock.Elapsed, head);
+                Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {title}: {Line(p)}");
+            }));
+        }
+        T result = default!;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(),
+                new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(title);
+                result = work(new Sync<WorkProgress>(p =>
+                {
+                    task.MaxValue = Math.Max(1, p.Total);
+                    task.Value = Math.Min(p.Done, task.MaxValue);
+                    task.Description = Markup.Escape($"{title}: {p.Task}");
                 }));
                 task.Value = task.MaxValue;
             });

@@ -8,7 +8,7 @@ namespace FactTrace.Cli.Commands;
 public static class ReproduceCommand
 {
     /// <summary>The analysis stages of this build (trace, ablation, grafting); replaced when the Tracing library is wired in.</summary>
-    public static IAnalysis Analysis { get; set; } = NoAnalysis.Instance;
+    public static IAnalysis Analysis { get; set; } = TracingAnalysis.Instance;
 
     public static Command Create()
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using FactTrace.Evaluation;
 using FactTrace.IO;
 using FactTrace.Models;
+using FactTrace.Tracing;
 using FactTrace.Training;
 using FactTrace.World;
 using Spectre.Console;
@@ -43,9 +44,14 @@ public static class TrainCommand
         var threads = Common.Threads();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped." };
         var force = new Option<bool>("--force") { Description = "Delete an existing run in --out and start over." };
+        var traceScores = new Option<string?>("--trace-scores") { Description = "Also accumulate per-task gradient scores during training (grad | grad-x-weight | fisher) into RUN/train_scores/ (not with --resume)." };
+        traceScores.AcceptOnlyFromAmong("grad", "grad-x-weight", "fisher");
+        var traceGranularity = new Option<string>("--trace-granularity") { Description = "micro-batch = one backward pass per task part of a batch; example = one per example.", DefaultValueFactory = _ => "micro-batch" };
+        traceGranularity.AcceptOnlyFromAmong("example", "micro-batch");
+        var traceEvery = new Option<int>("--trace-every") { Description = "Trace every K-th batch.", DefaultValueFactory = _ => 1 };
 
         var cmd = new Command("train", "Train a model on a world with one strategy (two-stage, mixed or bio-only), then evaluate it.");
-        foreach (var o in new Option[] { world, model, strategy, output, seed, epochs, qaEpochs, qaRatio, replay, lr, qaLr, batch, wd, warmup, clip, allTokens, evalEvery, evalPeople, checkpointEvery, precision, threads, resume, force })
+        foreach (var o in new Option[] { world, model, strategy, output, seed, epochs, qaEpochs, qaRatio, replay, lr, qaLr, batch, wd, warmup, clip, allTokens, evalEvery, evalPeople, checkpointEvery, precision, threads, resume, force, traceScores, traceGranularity, traceEvery })
             cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
@@ -61,7 +67,10 @@ public static class TrainCommand
             };
             options.Validate();
             Common.SetThreads(r.GetValue(threads));
-            var result = Run(r.GetValue(world)!, r.GetValue(model)!, r.GetValue(output)!, options, r.GetValue(resume), r.GetValue(force));
+            TraceDuringTraining? trace = r.GetValue(traceScores) is { } ts
+                ? new TraceDuringTraining(TraceNames.ParseScore(ts), TraceNames.ParseGranularity(r.GetValue(traceGranularity)!), r.GetValue(traceEvery))
+                : null;
+            var result = Run(r.GetValue(world)!, r.GetValue(model)!, r.GetValue(output)!, options, r.GetValue(resume), r.GetValue(force), trace);
             if (result is not null) EvalCommand.Print(result);
             return Cli.Ok;
         });
@@ -77,12 +86,30 @@ public static class TrainCommand
     };
 
     /// <summary>Sets up the run folder (init/ for a fresh model), trains with progress, and returns the final evaluation.</summary>
-    public static EvalResult? Run(string worldDir, string modelSpec, string outDir, TrainOptions options, bool resume, bool force)
+    /// <summary>Gradient scores accumulated during training (see <see cref="TrainingTrace"/>).</summary>
+    public sealed record TraceDuringTraining(ScoreKind Score, Granularity Granularity, int Every);
+
+    public static EvalResult? Run(string worldDir, string modelSpec, string outDir, TrainOptions options, bool resume, bool force,
+        TraceDuringTraining? trace = null)
     {
         if (resume && force) throw FactTraceException.Usage("--resume and --force exclude each other");
+        if (trace is not null && resume)
+            throw FactTraceException.Usage("--trace-scores cannot be combined with --resume: the scores would miss the steps before the stop (start over with --force)");
+        if (trace is not null && trace.Every <= 0) throw FactTraceException.Usage($"--trace-every must be positive (got {trace.Every})");
         using var interrupt = Common.InterruptOnSignals();
-        return Common.WithTrainProgress(Describe(options.Strategy), progress =>
-            TrainRun.Run(worldDir, modelSpec, outDir, options, resume, force, progress, interrupt.Token));
+        TrainingTrace? observer = null;
+        try
+        {
+            var result = Common.WithTrainProgress(Describe(options.Strategy), progress =>
+                TrainRun.Run(worldDir, modelSpec, outDir, options, resume, force, progress, interrupt.Token,
+                    trace is null ? null : (m, tok) => observer = new TrainingTrace(m, trace.Score, trace.Granularity, tok.PadId, trace.Every)));
+            observer?.Save(Path.Combine(outDir, TrainingTrace.FolderName), force: true);
+            return result;
+        }
+        finally
+        {
+            observer?.Dispose();
+        }
     }
 
     static string Describe(Strategy s) => s switch { Strategy.TwoStage => "two-stage", Strategy.Mixed => "mixed", _ => "bio-only" };

@@ -12,7 +12,8 @@ namespace FactTrace.Training;
 public static class TrainRun
 {
     public static EvalResult? Run(string worldDir, string modelSpec, string outDir, TrainOptions options, bool resume, bool force,
-        IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
+        IProgress<TrainProgress>? progress = null, CancellationToken cancel = default,
+        Func<CausalLM, Text.ITokenizer, ITrainingObserver>? observe = null)
     {
         var world = FactWorld.Load(worldDir);
         // A resume of a run that stopped before it wrote train.json starts it over, but never empties a folder
@@ -44,8 +45,9 @@ public static class TrainRun
         var full = EvalSetBuilder.Build(world, source.Tokenizer);
         var subset = EvalSetBuilder.Subset(full, world, options.EvalPeople);
         var evaluator = new Evaluator(source.Tokenizer);
-        return new Trainer(model, source.Tokenizer, data, options, outDir, (m, all) => evaluator.Run(m, all ? full : subset), progress)
-            .Run(resume, cancel);
+        var observer = observe?.Invoke(model, source.Tokenizer);
+        return new Trainer(model, source.Tokenizer, data, options, outDir, (m, all) => evaluator.Run(m, all ? full : subset), progress,
+            observer).Run(resume, cancel);
     }
 
     static bool IsRunEntry(string name) =>

@@ -44,14 +44,17 @@ public sealed class Trainer
     readonly string outDir;
     readonly Evaluate? evaluate;
     readonly IProgress<TrainProgress>? progress;
+    readonly ITrainingObserver? observer;
     readonly List<Stage> stages;
 
+    /// <param name="observer">Optional: sees each batch before its step (e.g. to trace per-task gradients); it must
+    /// leave weights unchanged and gradients cleared, so training is the same with or without it.</param>
     public Trainer(CausalLM model, ITokenizer tokenizer, Data data, TrainOptions options, string outDir,
-        Evaluate? evaluate = null, IProgress<TrainProgress>? progress = null)
+        Evaluate? evaluate = null, IProgress<TrainProgress>? progress = null, ITrainingObserver? observer = null)
     {
         options.Validate();
-        (this.model, this.tokenizer, this.data, this.options, this.outDir, this.evaluate, this.progress) =
-            (model, tokenizer, data, options, outDir, evaluate, progress);
+        (this.model, this.tokenizer, this.data, this.options, this.outDir, this.evaluate, this.progress, this.observer) =
+            (model, tokenizer, data, options, outDir, evaluate, progress, observer);
         stages = PlanStages();
     }
 
@@ -173,6 +176,7 @@ public sealed class Trainer
                 while (state.Batch < batches.Count)
                 {
                     var lr = schedule.At(state.StageStep);
+                    observer?.BeforeStep(model, new ObservedBatch(stage.Name, state.Stage, state.GlobalStep, batches[state.Batch]));
                     using (var batch = Batch.Collate(batches[state.Batch], tokenizer.PadId))
                     {
                         lastLoss = TrainStep(batch, opt, shadow, parameters, lr, stage.Name, state.GlobalStep);

@@ -36,4 +36,19 @@ public static class TrainingFixture
         return new Trainer(model, w.Tokenizer, ExampleEncoder.FromWorld(w, w.Tokenizer, o.QaLossAllTokens), o, dir,
             (m, all) => evaluator.Run(m, all ? full : subset));
     }
+
+    static readonly List<TempDir> Folders = [];
+
+    static TrainingFixture() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        lock (Folders) foreach (var d in Folders) d.Dispose();
+    };
+
+    /// <summary>A fresh temp folder, removed when the test process exits.</summary>
+    public static string TempDir()
+    {
+        var d = new TempDir();
+        lock (Folders) Folders.Add(d);
+        return d.Path;
+    }
 }

@@ -1,0 +1,157 @@
+using FactTrace.IO;
+using FactTrace.Models;
+using FactTrace.Training;
+using static TorchSharp.torch;
+
+namespace FactTrace.Tracing;
+
+/// <summary>
+/// One task's scores: an fp32 tensor per HF parameter (the parameter's shape), summed over backward passes. It owns
+/// the tensors; holding one per task is the whole memory cost of a trace beyond the model, its gradients and the
+/// activations of one pass.
+/// </summary>
+public sealed class ScoreAccumulator : IDisposable
+{
+    readonly Dictionary<string, Tensor> scores;
+
+    public ScoreAccumulator(CausalLM model, ScoreKind kind)
+    {
+        Kind = kind;
+        scores = model.named_parameters().ToDictionary(p => p.name, p =>
+        {
+            var t = zeros(p.parameter.shape, ScalarType.Float32, p.parameter.device);
+            t.DetachFromDisposeScope();
+            return t;
+        }, StringComparer.Ordinal);
+    }
+
+    /// <summary>Wraps existing fp32 score tensors (e.g. read from a file); the accumulator then owns them.</summary>
+    public ScoreAccumulator(ScoreKind kind, Dictionary<string, Tensor> tensors, long units = 0, long examples = 0)
+    {
+        Kind = kind;
+        scores = tensors;
+        Units = units;
+        Examples = examples;
+    }
+
+    public ScoreKind Kind { get; }
+    /// <summary>Backward passes summed (examples, micro-batches or training-batch parts).</summary>
+    public long Units { get; private set; }
+    /// <summary>Examples those passes covered.</summary>
+    public long Examples { get; private set; }
+    /// <summary>Examples skipped because they carry no loss token.</summary>
+    public long Skipped { get; private set; }
+    public IReadOnlyDictionary<string, Tensor> Scores => scores;
+
+    /// <summary>
+    /// Forward and backward on <paramref name="unit"/> (one example, or a micro-batch whose loss is the mean over its
+    /// loss tokens, as in training), then adds the score of the resulting gradients and clears them. Returns the loss,
+    /// or NaN when no example of the unit has a loss token (nothing is added then).
+    /// </summary>
+    public double Add(CausalLM model, IReadOnlyList<EncodedExample> unit, int padId)
+    {
+        var kept = unit.Where(HasLossToken).ToList();
+        Skipped += unit.Count - kept.Count;
+        if (kept.Count == 0) return double.NaN;
+        using var scope = NewDisposeScope();
+        model.zero_grad();
+        using var batch = Batch.Collate(kept, padId);
+        var loss = Loss.NextToken(model, batch);
+        var value = loss.item<float>();
+        if (!float.IsFinite(value)) throw new FactTraceException($"loss is {value} on a probe example of person {kept[0].Person}: the model is broken");
+        loss.backward();
+        AddGradients(model);
+        Examples += kept.Count;
+        return value;
+    }
+
+    /// <summary>
+    /// Adds the score of the gradients the parameters hold now (one unit) and clears them (sets them to null).
+    /// Parameters without a gradient add 0. The gradient tensors are overwritten in place: no copies.
+    /// </summary>
+    public void AddGradients(CausalLM model)
+    {
+        using (var noGrad = no_grad())
+        using (var scope = NewDisposeScope())
+        {
+            foreach (var (name, p) in model.named_parameters())
+            {
+                var g = p.grad;
+                if (g is null) continue;
+                var acc = scores[name];
+                if (g.dtype != ScalarType.Float32) g = g.to(ScalarType.Float32);
+                switch (Kind)
+                {
+                    case ScoreKind.Grad:
+                        acc.add_(g.abs_());
+                        break;
+                    case ScoreKind.GradXWeight:
+                        acc.add_(g.mul_(p).abs_());
+                        break;
+                    case ScoreKind.Fisher:
+                        acc.addcmul_(g, g, 1.0f);
+                        break;
+                }
+            }
+        }
+        model.zero_grad();
+        Units++;
+    }
+
+    static bool HasLossToken(EncodedExample e)
+    {
+        for (var i = 1; i < e.Labels.Length; i++) if (e.Labels[i] != EncodedExample.Ignore) return true;
+        return false;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in scores.Values) t.Dispose();
+        scores.Clear();
+    }
+}
+
+/// <summary>Post-hoc scores of a trained model over a probe set.</summary>
+public static class GradientTrace
+{
+    /// <summary>Examples (or micro-batches) between forced garbage collections: native memory is freed by finalizers.</summary>
+    public const int CollectEvery = 16;
+
+    /// <summary>
+    /// Sums the score over <paramref name="examples"/>: one backward pass per example (batch of 1, no padding) or per
+    /// consecutive micro-batch of <paramref name="microBatch"/> examples. The model is put in eval mode (and restored).
+    /// </summary>
+    public static ScoreAccumulator Run(CausalLM model, IReadOnlyList<EncodedExample> examples, ScoreKind kind,
+        Granularity granularity, int padId, int microBatch = 8, Action<long, long>? progress = null)
+    {
+        if (granularity == Granularity.MicroBatch && microBatch <= 0)
+            throw FactTraceException.Usage($"--micro-batch must be positive (got {microBatch})");
+        var size = granularity == Granularity.Example ? 1 : microBatch;
+        var acc = new ScoreAccumulator(model, kind);
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            long done = 0, units = 0;
+            foreach (var unit in examples.Chunk(size))
+            {
+                acc.Add(model, unit, padId);
+                done += unit.Length;
+                if (++units % CollectEvery == 0) GC.Collect();
+                progress?.Invoke(done, examples.Count);
+            }
+            GC.Collect();
+            return acc;
+        }
+        catch
+        {
+            acc.Dispose();
+            throw;
+        }
+        finally
+        {
+            model.zero_grad();
+            model.train(wasTraining);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json.Serialization;
+using FactTrace.IO;
+using FactTrace.Models;
+using FactTrace.Training;
+
+namespace FactTrace.Tracing;
+
+/// <summary>
+/// Scores accumulated during training: before each optimizer step (every <c>every</c>-th batch) the batch is split
+/// by task, and the BIO part and the QA part each get their own backward pass (micro-batch granularity: the part is
+/// one unit, its loss the mean over its loss tokens; example granularity: one pass per example). In mixed training
+/// this separates the two tasks inside every batch; in two-stage training stage 1 feeds the BIO scores and stage 2 the
+/// QA scores (and BIO again if replay is on). The gradients are the raw, unclipped ones at the step's weights; the
+/// model's weights and the run are unchanged.
+/// </summary>
+public sealed class TrainingTrace : ITrainingObserver, IDisposable
+{
+    public const string FolderName = "train_scores", InfoFile = "train_scores.json";
+
+    readonly int padId;
+    readonly int every;
+    long observed;
+
+    public TrainingTrace(CausalLM model, ScoreKind kind, Granularity granularity, int padId, int every = 1)
+    {
+        if (every <= 0) throw FactTraceException.Usage($"--trace-every must be positive (got {every})");
+        Kind = kind;
+        Granularity = granularity;
+        this.padId = padId;
+        this.every = every;
+        Bio = new ScoreAccumulator(model, kind);
+        Qa = new ScoreAccumulator(model, kind);
+    }
+
+    public ScoreKind Kind { get; }
+    public Granularity Granularity { get; }
+    public ScoreAccumulator Bio { get; }
+    public ScoreAccumulator Qa { get; }
+    public long StepsTraced { get; private set; }
+    public Dictionary<string, long> StepsByStage { get; } = new();
+
+    public void BeforeStep(CausalLM model, ObservedBatch batch)
+    {
+        if (observed++ % every != 0) return;
+        foreach (var (kind, acc) in new[] { (ExampleKind.Bio, Bio), (ExampleKind.Qa, Qa) })
+        {
+            var part = batch.Examples.Where(e => e.Kind == kind).ToList();
+            if (part.Count == 0) continue;
+            if (Granularity == Granularity.MicroBatch) acc.Add(model, part, padId);
+            else foreach (var e in part) acc.Add(model, [e], padId);
+        }
+        StepsTraced++;
+        StepsByStage[batch.Stage] = StepsByStage.GetValueOrDefault(batch.Stage) + 1;
+        model.zero_grad();
+    }
+
+    /// <summary>What <see cref="Save"/> writes beside the score files.</summary>
+    public sealed record Info(
+        [property: JsonPropertyName("format_version")] int FormatVersion,
+        [property: JsonPropertyName("score")] string Score,
+        [property: JsonPropertyName("granularity")] string Granularity,
+        [property: JsonPropertyName("every")] int Every,
+        [property: JsonPropertyName("steps_traced")] long StepsTraced,
+        [property: JsonPropertyName("steps_by_stage")] Dictionary<string, long> StepsByStage,
+        [property: JsonPropertyName("bio_units")] long BioUnits,
+        [property: JsonPropertyName("qa_units")] long QaUnits,
+        [property: JsonPropertyName("bio_examples")] long BioExamples,
+        [property: JsonPropertyName("qa_examples")] long QaExamples);
+
+    /// <summary>Writes scores_bio.safetensors, scores_qa.safetensors and train_scores.json into a new folder.</summary>
+    public void Save(string dir, bool force = false) => OutputFolder.Create(dir, force, tmp =>
+    {
+        var meta = new Dictionary<string, string>
+        {
+            ["score"] = Kind.Name(), ["granularity"] = Granularity.Name(), ["when"] = "during-training",
+            ["bio_units"] = Bio.Units.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["qa_units"] = Qa.Units.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        Safetensors.Write(Path.Combine(tmp, TraceFiles.ScoresBio), Bio.Scores, meta);
+        Safetensors.Write(Path.Combine(tmp, TraceFiles.ScoresQa), Qa.Scores, meta);
+        var info = new Info(1, Kind.Name(), Granularity.Name(), every, StepsTraced, StepsByStage, Bio.Units, Qa.Units, Bio.Examples, Qa.Examples);
+        AtomicFile.WriteAllText(Path.Combine(tmp, InfoFile), Json.Serialize(info) + "\n");
+    }, "training score folder");
+
+    public void Dispose()
+    {
+        Bio.Dispose();
+        Qa.Dispose();
+    }
+}
