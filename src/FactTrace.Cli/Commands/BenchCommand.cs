@@ -14,6 +14,7 @@ public static class BenchCommand
     {
         var cmd = new Command("bench", "Benchmarks: training-step throughput and its parts.");
         cmd.Subcommands.Add(Step());
+        cmd.Subcommands.Add(BenchCalibration.Create());
         return cmd;
     }
 
