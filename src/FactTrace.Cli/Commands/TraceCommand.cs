@@ -133,6 +133,7 @@ public static class TraceCommand
 
     static void Print(TraceReport r)
     {
+        Common.WideTablesWhenRedirected();
         static string F(double? x, string f = "F3") => x is { } v ? v.ToString(f, CultureInfo.InvariantCulture) : "-";
         var table = new Table().Title($"Shared set S ({r.Score}, {r.Scope}, {r.ParametersConsidered:N0} parameters)")
             .AddColumns("rho", "k", "|S|", "|S|/k", "IoU", "enrichment", "heads: entropy", "gini", "top-10", "neurons: entropy", "gini");

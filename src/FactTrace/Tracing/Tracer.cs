@@ -138,7 +138,7 @@ public static class Tracer
                 foreach (var x in r.ByHead) hd.Add($"{R(rho)},{x.Layer},{x.Head},{x.Shared},{x.Bio},{x.Qa},{x.Total},{R(x.Density)}");
                 foreach (var x in r.ByKvHead ?? []) kvh.Add($"{R(rho)},{x.Layer},{x.Head},{x.Shared},{x.Bio},{x.Qa},{x.Total},{R(x.Density)}");
                 foreach (var x in neurons) nr.Add($"{R(rho)},{x.Layer},{x.Neuron},{x.Shared},{x.Bio},{x.Qa},{x.Total},{R(x.Density)}");
-                GC.Collect();
+                NativeHeap.Collect();
                 done++;
             }
             AtomicFile.WriteLines(Path.Combine(tmp, TraceFiles.ByLayerComponent), lc);
