@@ -111,9 +111,10 @@ public static class TraceCommand
                     Score = bio.Kind,
                     Granularity = meta.TryGetValue("granularity", out var g) ? TraceNames.ParseGranularity(g) : options.Granularity,
                 };
+                // During training the probe is the training data itself: BIOs of everyone, questions of ID people.
                 var probe = when == "during-training"
-                    ? new ProbeInfo("all", "id", bio.Units, qa.Units, 0)
-                    : new ProbeInfo(options.Probe.Bio.Name(), options.Probe.Qa.Name(), bio.Units, qa.Units, options.Probe.Seed);
+                    ? new ProbeInfo("all", "id", bio.Examples, qa.Examples, 0)
+                    : new ProbeInfo(options.Probe.Bio.Name(), options.Probe.Qa.Name(), bio.Examples, qa.Examples, options.Probe.Seed);
                 return Common.WithProgress("trace", p => Tracer.Write(outDir, force, map, bio, qa, o, modelPath, when, probe, p));
             }
         }
