@@ -106,6 +106,7 @@ public static class AblateCommand
 
     static void Print(AblationReport r)
     {
+        Common.WideTablesWhenRedirected();
         static string P(double x, double? sd) => sd is { } s ? $"{100 * x:F1}% ± {100 * s:F1}" : $"{100 * x:F1}%";
         var table = new Table().Title($"Ablation (reset to {r.ResetTo}{(r.Rho is { } rho ? $", rho {TraceNames.RhoTag(rho)}" : "")})")
             .AddColumns("condition", "mask size", "draws", "QA-ID", "QA-OOD", "BIO memorization");

@@ -43,6 +43,12 @@ public static class Common
         return Evaluation.EvalSetBuilder.Subset(full, world, n);
     }
 
+    /// <summary>Tables for logs: a redirected console is 80 columns to Spectre, too narrow for the wide tables.</summary>
+    public static void WideTablesWhenRedirected(int width = 160)
+    {
+        if (Console.IsOutputRedirected && AnsiConsole.Profile.Width < width) AnsiConsole.Profile.Width = width;
+    }
+
     public static void SetThreads(int n)
     {
         if (n <= 0) throw IO.FactTraceException.Usage($"--threads must be positive (got {n})");

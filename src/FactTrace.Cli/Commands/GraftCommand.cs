@@ -96,6 +96,7 @@ public static class GraftCommand
 
     static void Print(GraftReport r)
     {
+        Common.WideTablesWhenRedirected();
         static string P(double x) => $"{100 * x:F1}%";
         var table = new Table().Title($"Graft: {r.MaskSize:N0} of {r.ParametersConsidered:N0} parameters ({100 * r.Sparsity:G3}%), {r.Steps} steps")
             .AddColumns("model", "QA-ID", "QA-OOD", "BIO memorization");

@@ -111,9 +111,10 @@ public static class TraceCommand
                     Score = bio.Kind,
                     Granularity = meta.TryGetValue("granularity", out var g) ? TraceNames.ParseGranularity(g) : options.Granularity,
                 };
+                // During training the probe is the training data itself: BIOs of everyone, questions of ID people.
                 var probe = when == "during-training"
-                    ? new ProbeInfo("all", "id", bio.Units, qa.Units, 0)
-                    : new ProbeInfo(options.Probe.Bio.Name(), options.Probe.Qa.Name(), bio.Units, qa.Units, options.Probe.Seed);
+                    ? new ProbeInfo("all", "id", bio.Examples, qa.Examples, 0)
+                    : new ProbeInfo(options.Probe.Bio.Name(), options.Probe.Qa.Name(), bio.Examples, qa.Examples, options.Probe.Seed);
                 return Common.WithProgress("trace", p => Tracer.Write(outDir, force, map, bio, qa, o, modelPath, when, probe, p));
             }
         }
@@ -133,6 +134,7 @@ public static class TraceCommand
 
     static void Print(TraceReport r)
     {
+        Common.WideTablesWhenRedirected();
         static string F(double? x, string f = "F3") => x is { } v ? v.ToString(f, CultureInfo.InvariantCulture) : "-";
         var table = new Table().Title($"Shared set S ({r.Score}, {r.Scope}, {r.ParametersConsidered:N0} parameters)")
             .AddColumns("rho", "k", "|S|", "|S|/k", "IoU", "enrichment", "heads: entropy", "gini", "top-10", "neurons: entropy", "gini");

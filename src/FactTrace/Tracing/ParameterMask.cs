@@ -77,14 +77,6 @@ public sealed class ParameterMask : IDisposable
         return new ParameterMask(d);
     }
 
-    /// <summary>The mask as bool tensors of every parameter in <paramref name="map"/> (absent names all false); for aggregation.</summary>
-    public Dictionary<string, Tensor> Restricted(ParameterMap map)
-    {
-        foreach (var name in tensors.Keys)
-            if (!map.Contains(name)) throw new FactTraceException($"mask holds '{name}', which is not a parameter of this {map.Config.ModelType} model");
-        return tensors.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-    }
-
     /// <summary>Writes BOOL tensors with string metadata (e.g. rho, task, scope).</summary>
     public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => Safetensors.Write(path, tensors, metadata);
 

@@ -54,7 +54,7 @@ public sealed class ScoreAccumulator : IDisposable
         Skipped += unit.Count - kept.Count;
         if (kept.Count == 0) return double.NaN;
         using var scope = NewDisposeScope();
-        model.zero_grad();
+        model.zero_grad(set_to_none: false);
         using var batch = Batch.Collate(kept, padId);
         var loss = Loss.NextToken(model, batch);
         var value = loss.item<float>();
@@ -94,7 +94,7 @@ public sealed class ScoreAccumulator : IDisposable
                 }
             }
         }
-        model.zero_grad();
+        model.zero_grad(set_to_none: false);
         Units++;
     }
 
@@ -138,9 +138,11 @@ public static class GradientTrace
                 acc.Add(model, unit, padId);
                 done += unit.Length;
                 if (++units % CollectEvery == 0) GC.Collect();
+                if (units % (CollectEvery * 8) == 0) NativeHeap.Collect();
                 progress?.Invoke(done, examples.Count);
             }
-            GC.Collect();
+            model.zero_grad();
+            NativeHeap.Collect();
             return acc;
         }
         catch

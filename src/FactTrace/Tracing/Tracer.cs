@@ -78,7 +78,8 @@ public static class Tracer
         var (qa, _) = ReadScores(Path.Combine(dir, TraceFiles.ScoresQa));
         var kind = meta.TryGetValue("score", out var s) ? TraceNames.ParseScore(s) : ScoreKind.Grad;
         long Units(string key) => meta.TryGetValue(key, out var v) && long.TryParse(v, out var n) ? n : 0;
-        return (new ScoreAccumulator(kind, bio, Units("bio_units")), new ScoreAccumulator(kind, qa, Units("qa_units")), meta);
+        return (new ScoreAccumulator(kind, bio, Units("bio_units"), Units("bio_examples")),
+            new ScoreAccumulator(kind, qa, Units("qa_units"), Units("qa_examples")), meta);
     }
 
     static (Dictionary<string, TorchSharp.torch.Tensor>, IReadOnlyDictionary<string, string>) ReadScores(string path)
@@ -106,6 +107,7 @@ public static class Tracer
             {
                 ["score"] = bio.Kind.Name(), ["granularity"] = o.Granularity.Name(), ["when"] = when,
                 ["bio_units"] = bio.Units.ToString(CultureInfo.InvariantCulture), ["qa_units"] = qa.Units.ToString(CultureInfo.InvariantCulture),
+                ["bio_examples"] = bio.Examples.ToString(CultureInfo.InvariantCulture), ["qa_examples"] = qa.Examples.ToString(CultureInfo.InvariantCulture),
             };
             Safetensors.Write(Path.Combine(tmp, TraceFiles.ScoresBio), bio.Scores, meta);
             Safetensors.Write(Path.Combine(tmp, TraceFiles.ScoresQa), qa.Scores, meta);
@@ -138,7 +140,7 @@ public static class Tracer
                 foreach (var x in r.ByHead) hd.Add($"{R(rho)},{x.Layer},{x.Head},{x.Shared},{x.Bio},{x.Qa},{x.Total},{R(x.Density)}");
                 foreach (var x in r.ByKvHead ?? []) kvh.Add($"{R(rho)},{x.Layer},{x.Head},{x.Shared},{x.Bio},{x.Qa},{x.Total},{R(x.Density)}");
                 foreach (var x in neurons) nr.Add($"{R(rho)},{x.Layer},{x.Neuron},{x.Shared},{x.Bio},{x.Qa},{x.Total},{R(x.Density)}");
-                GC.Collect();
+                NativeHeap.Collect();
                 done++;
             }
             AtomicFile.WriteLines(Path.Combine(tmp, TraceFiles.ByLayerComponent), lc);

@@ -75,6 +75,8 @@ public sealed class TrainingTrace : ITrainingObserver, IDisposable
             ["score"] = Kind.Name(), ["granularity"] = Granularity.Name(), ["when"] = "during-training",
             ["bio_units"] = Bio.Units.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["qa_units"] = Qa.Units.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["bio_examples"] = Bio.Examples.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["qa_examples"] = Qa.Examples.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         Safetensors.Write(Path.Combine(tmp, TraceFiles.ScoresBio), Bio.Scores, meta);
         Safetensors.Write(Path.Combine(tmp, TraceFiles.ScoresQa), Qa.Scores, meta);

@@ -95,6 +95,9 @@ public class TraceCommandTests
         var t = Read(Path.Combine(run, "trace", "trace.json"));
         Assert.Equal("during-training", t.GetProperty("when").GetString());
         Assert.Equal("micro-batch", t.GetProperty("granularity").GetString());
+        // One epoch: every BIO and every ID question once.
+        Assert.Equal(w.Bios.Count, t.GetProperty("probe").GetProperty("bio_size").GetInt32());
+        Assert.Equal(w.QaTrain.Count, t.GetProperty("probe").GetProperty("qa_size").GetInt32());
         // Resuming a traced run is refused.
         Assert.Equal(2, Run("train", "--world", worldDir, "--strategy", "mixed", "--out", run, "--resume", "--trace-scores", "grad").Code);
     }
