@@ -236,26 +236,18 @@ public sealed class Trainer
     }
 
     double TrainStep(Batch batch, AdamW opt, Bf16Shadow? shadow, List<TorchSharp.Modules.Parameter> parameters, double lr,
-        string stage, long step)
-    {
-        using var scope = NewDisposeScope();
-        shadow?.Pull();
-        var loss = Loss.NextToken(shadow?.Model ?? model, batch);
-        var value = loss.item<float>();
-        if (!float.IsFinite(value))
-            throw new FactTraceException($"loss is {value} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
-        loss.backward();
-        shadow?.PushGrads();
-        if (options.GradClip > 0)
-        {
-            var norm = nn.utils.clip_grad_norm_(parameters, options.GradClip);
-            if (!double.IsFinite(norm))
-                throw new FactTraceException($"gradient norm is {norm} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
-        }
-        opt.StepWith(lr);
-        opt.ZeroGrad();
-        return value;
-    }
+        string stage, long step) =>
+        Training.TrainStep.Run(model, shadow, opt, parameters, batch, lr, options.GradClip,
+            value =>
+            {
+                if (!float.IsFinite(value))
+                    throw new FactTraceException($"loss is {value} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
+            },
+            norm =>
+            {
+                if (!double.IsFinite(norm))
+                    throw new FactTraceException($"gradient norm is {norm} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
+            });
 
     /// <summary>Weight decay on weight matrices only: not on norms, biases or the input embedding.</summary>
     IEnumerable<AdamW.Group> ParameterGroups()
