@@ -10,7 +10,7 @@ namespace FactTrace.IO;
 /// freed memory in the heap for reuse removes that; RSS then stays at the working set's high-water mark instead of
 /// shrinking between steps. Numerical results do not change. Set FACTTRACE_MALLOC=default to keep glibc's defaults.
 /// </summary>
-public static class NativeHeap
+public static class NativeAllocator
 {
     const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_THRESHOLD = -3;
 
