@@ -9,10 +9,17 @@ namespace FactTrace.Benchmarks;
 public sealed record Timing(int Warmup = 2, int MinSteps = 5, double MinSeconds = 3, int MaxSteps = 200)
 {
     /// <summary>Runs <paramref name="step"/> (given its index) until the budget is met; per-call seconds.</summary>
-    public List<double> Measure(Action<int> step)
+    public List<double> Measure(Action<int> step) => Measure(step, out _);
+
+    /// <summary>
+    /// As <see cref="Measure(Action{int})"/>, also the process CPU seconds per call (all threads): with one thread
+    /// on a shared machine, CPU time is the steadier measure (wall time includes waiting for a core).
+    /// </summary>
+    public List<double> Measure(Action<int> step, out double cpuSecondsPerCall)
     {
         for (int i = 0; i < Warmup; i++) step(i);
         var times = new List<double>();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var total = Stopwatch.StartNew();
         while (times.Count < MaxSteps && (times.Count < MinSteps || total.Elapsed.TotalSeconds < MinSeconds))
         {
@@ -20,6 +27,7 @@ public sealed record Timing(int Warmup = 2, int MinSteps = 5, double MinSeconds 
             step(Warmup + times.Count);
             times.Add(w.Elapsed.TotalSeconds);
         }
+        cpuSecondsPerCall = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds / times.Count;
         return times;
     }
 
@@ -63,9 +71,30 @@ public static class BenchModels
         ?? new BenchModel(name, name, NamedConfigs.Resolve(name, NamedConfigs.IsKnown(name) ? vocab : null));
 }
 
+/// <summary>
+/// How a step computes: fp32; bf16 = autocast (what `train --precision bf16` does); bf16-shadow = a bf16 copy of the
+/// model for forward/backward (the earlier bf16 mechanism, kept to measure against).
+/// </summary>
+public enum StepMode { Fp32, Bf16, Bf16Shadow }
+
 /// <summary>Training-step throughput: the trainer's own step (<see cref="TrainStep"/>) on a fixed batch of random tokens.</summary>
 public static class StepBenchmark
 {
+    public static string Name(StepMode m) => m switch { StepMode.Fp32 => "fp32", StepMode.Bf16 => "bf16", _ => "bf16-shadow" };
+
+    public static StepMode Parse(string s) => s switch
+    {
+        "fp32" => StepMode.Fp32, "bf16" => StepMode.Bf16, "bf16-shadow" => StepMode.Bf16Shadow,
+        _ => throw IO.FactTraceException.Usage($"mode '{s}': expected fp32, bf16 or bf16-shadow"),
+    };
+
+    static ScalarType? AutocastOf(StepMode m) => m == StepMode.Bf16 ? ScalarType.BFloat16 : null;
+
+    /// <summary>One training step in <paramref name="mode"/> (the trainer's <see cref="TrainStep"/>).</summary>
+    public static float Step(CausalLM model, StepMode mode, Bf16Shadow? shadow, AdamW opt, IReadOnlyList<TorchSharp.Modules.Parameter> parameters,
+        Batch batch, double lr = 1e-4) =>
+        TrainStep.Run(model, shadow, AutocastOf(mode), opt, parameters, batch, lr, 1.0);
+
     public sealed record Result
     {
         public required string Name { get; init; }
@@ -78,6 +107,8 @@ public static class StepBenchmark
         /// <summary>Mean over the measured steps, GC.Collect every 16 steps included (as in training).</summary>
         public required double StepMs { get; init; }
         public required double StepMsMedian { get; init; }
+        /// <summary>Process CPU ms per step (all threads).</summary>
+        public double CpuMs { get; init; }
         public required double TokensPerSecond { get; init; }
         public required double FlopsPerStep { get; init; }
         public required double GFlops { get; init; }
@@ -114,32 +145,32 @@ public static class StepBenchmark
     /// Times full training steps (collate, forward, loss, backward, clip 1.0, AdamW, zero grads; GC.Collect every 16
     /// steps as the trainer does) of <paramref name="config"/> on <paramref name="rows"/>.
     /// </summary>
-    public static Result Run(string name, ModelConfig config, Precision precision, IReadOnlyList<EncodedExample> rows, Timing timing,
+    public static Result Run(string name, ModelConfig config, StepMode mode, IReadOnlyList<EncodedExample> rows, Timing timing,
         double? fp32PeakGFlops = null, bool phases = false)
     {
         Rss.ResetPeak();
         using var model = ModelFactory.Create(config, 0);
         model.train();
         using var opt = Optimizer(model);
-        using var shadow = precision == Precision.Bf16 ? new Bf16Shadow(model) : null;
+        using var shadow = mode == StepMode.Bf16Shadow ? new Bf16Shadow(model) : null;
         var parameters = model.parameters().ToList();
         long step = 0;
         var times = timing.Measure(_ =>
         {
             using (var batch = Batch.Collate(rows, 0))
-                TrainStep.Run(model, shadow, opt, parameters, batch, 1e-4, 1.0);
+                Step(model, mode, shadow, opt, parameters, batch);
             if (++step % 16 == 0) GC.Collect();
-        });
-        var profile = phases ? Profile(model, shadow, opt, rows, Math.Max(3, timing.MinSteps)) : null;
+        }, out var cpu);
+        var profile = phases ? Profile(model, mode, shadow, opt, rows, Math.Max(3, timing.MinSteps)) : null;
         int t = rows.Max(r => r.Length);
         var flops = FlopCount.TrainStep(config, rows.Count, t, rows.Sum(r => r.Length - 1));
         var mean = times.Average();
         var gflops = flops.PerStep / mean / 1e9;
         return new Result
         {
-            Name = name, Mode = precision == Precision.Bf16 ? "bf16" : "fp32", Params = model.ParameterCount(),
+            Name = name, Mode = Name(mode), Params = model.ParameterCount(),
             MatmulParams = flops.MatmulParams, Rows = rows.Count, Seq = t, Steps = times.Count, StepMs = mean * 1000,
-            StepMsMedian = Timing.Median(times) * 1000, TokensPerSecond = rows.Sum(r => r.Length) / mean,
+            StepMsMedian = Timing.Median(times) * 1000, CpuMs = cpu * 1000, TokensPerSecond = rows.Sum(r => r.Length) / mean,
             FlopsPerStep = flops.PerStep, GFlops = gflops, PeakFraction = fp32PeakGFlops is > 0 ? gflops / fp32PeakGFlops : null,
             PeakRssBytes = Rss.Peak, PhasesMs = profile,
         };
@@ -149,7 +180,7 @@ public static class StepBenchmark
     /// Where a step's time goes: the phases of <see cref="TrainStep.Run"/> timed one by one (CPU ops are synchronous,
     /// so a stopwatch around each phase is exact), mean ms over <paramref name="steps"/> steps.
     /// </summary>
-    public static Dictionary<string, double> Profile(CausalLM model, Bf16Shadow? shadow, AdamW opt, IReadOnlyList<EncodedExample> rows, int steps)
+    public static Dictionary<string, double> Profile(CausalLM model, StepMode mode, Bf16Shadow? shadow, AdamW opt, IReadOnlyList<EncodedExample> rows, int steps)
     {
         var parameters = model.parameters().ToList();
         var sums = new Dictionary<string, double>();
@@ -168,7 +199,10 @@ public static class StepBenchmark
             using (var scope = NewDisposeScope())
             {
                 if (shadow is not null) { shadow.Pull(); Lap("bf16 pull (copy weights)"); }
-                var loss = Loss.NextToken(shadow?.Model ?? model, batch);
+                var compute = shadow?.Model ?? model;
+                compute.Autocast = AutocastOf(mode);
+                var loss = Loss.NextToken(compute, batch);
+                compute.Autocast = null;
                 loss.item<float>();
                 Lap("forward + loss");
                 loss.backward();

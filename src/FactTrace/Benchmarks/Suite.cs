@@ -16,6 +16,8 @@ public sealed record SuiteOptions
     /// <summary>Suite model names to run (null = all).</summary>
     public IReadOnlyList<string>? Models { get; init; }
     public bool Bf16 { get; init; } = true;
+    /// <summary>The bf16 mechanisms to time (bf16 = autocast, as training; bf16-shadow = the earlier bf16 model copy).</summary>
+    public IReadOnlyList<StepMode> Bf16Modes { get; init; } = [StepMode.Bf16];
     /// <summary>Also the Pythia shapes with the published 50,304-token vocabulary (fp32 only).</summary>
     public bool PublishedVocab { get; init; } = true;
     public IReadOnlyList<string> TraceModels { get; init; } = ["tiny-neox", "neox-6x256"];
@@ -102,42 +104,40 @@ public static class Suite
         var rows = StepBenchmark.RandomRows(vocab, o.Rows, o.Seq);
         var models = BenchModels.Suite(vocab).Where(m => o.Models is null || o.Models.Contains(m.Name, StringComparer.OrdinalIgnoreCase)).ToList();
         var steps = new List<StepRow>();
-        void Size(BenchModel m, IReadOnlyList<Precision> modes, IReadOnlyList<EncodedExample> data)
+        void Size(BenchModel m, IReadOnlyList<StepMode> modes, IReadOnlyList<EncodedExample> data)
         {
-            var ours = new List<StepBenchmark.Result>();
+            // Ours, then the peer's same mode, mode by mode: a change in machine load then hits both sides of a ratio.
+            var peerByMode = new Dictionary<string, PeerStep>();
             foreach (var mode in modes)
             {
-                log($"step: {m.Name} {(mode == Precision.Bf16 ? "bf16" : "fp32")}");
-                ours.Add(StepBenchmark.Run(m.Name, m.Config, mode, data, o.Timing, mm32.GFlops, o.Phases));
+                log($"step: {m.Name} {StepBenchmark.Name(mode)}");
+                var ours = StepBenchmark.Run(m.Name, m.Config, mode, data, o.Timing, mm32.GFlops, o.Phases);
                 GC.Collect();
-            }
-            var peers = new List<PeerStep?>();
-            if (peer)
-            {
-                log($"step: {m.Name} peer");
-                var tasks = new JsonArray();
-                foreach (var mode in modes)
-                    tasks.Add(new JsonObject
+                var peerMode = mode == StepMode.Fp32 ? "fp32" : "bf16";
+                if (peer && !peerByMode.ContainsKey(peerMode))
+                {
+                    log($"step: {m.Name} {peerMode} peer");
+                    var task = new JsonObject
                     {
                         ["kind"] = "step", ["name"] = m.Name, ["config"] = Benchmarks.Peer.Config(m.Config),
-                        ["mode"] = mode == Precision.Bf16 ? "bf16" : "fp32", ["ids"] = Benchmarks.Peer.Rows(data),
+                        ["mode"] = peerMode, ["ids"] = Benchmarks.Peer.Rows(data),
                         ["warmup"] = o.Timing.Warmup, ["min_steps"] = o.Timing.MinSteps, ["min_seconds"] = o.Timing.MinSeconds,
                         ["max_steps"] = o.Timing.MaxSteps, ["lr"] = 1e-4, ["weight_decay"] = 0.1,
                         ["betas"] = new JsonArray(0.9, 0.98), ["clip"] = 1.0,
-                    });
-                var r = Benchmarks.Peer.Run(tasks, threads, o.PeerTimeout, log);
-                foreach (var x in r["results"]!.AsArray())
-                    peers.Add(new PeerStep(Benchmarks.Peer.Get(x, "tokens_per_s"), Benchmarks.Peer.Get(x, "step_ms"),
+                    };
+                    var x = Benchmarks.Peer.Run(new JsonArray { task }, threads, o.PeerTimeout, log)["results"]![0];
+                    peerByMode[peerMode] = new PeerStep(Benchmarks.Peer.Get(x, "tokens_per_s"), Benchmarks.Peer.Get(x, "step_ms"),
                         Benchmarks.Peer.Get(x, "step_ms_median"), (int)Benchmarks.Peer.Get(x, "steps"),
-                        (long)Benchmarks.Peer.Get(x, "peak_rss_kb") * 1024));
+                        (long)Benchmarks.Peer.Get(x, "peak_rss_kb") * 1024);
+                }
+                steps.Add(new StepRow(m.Name, m.Description, ours, peerByMode.GetValueOrDefault(peerMode)));
             }
-            for (int i = 0; i < ours.Count; i++) steps.Add(new StepRow(m.Name, m.Description, ours[i], peers.ElementAtOrDefault(i)));
         }
-        Precision[] both = o.Bf16 ? [Precision.Fp32, Precision.Bf16] : [Precision.Fp32];
+        StepMode[] both = [StepMode.Fp32, .. o.Bf16 ? o.Bf16Modes : []];
         foreach (var m in models) Size(m, both, rows);
         if (o.PublishedVocab)
             foreach (var m in BenchModels.PublishedVocab().Where(p => o.Models is null || o.Models.Any(n => p.Name.StartsWith(n, StringComparison.OrdinalIgnoreCase))))
-                Size(m, [Precision.Fp32], StepBenchmark.RandomRows(m.Config.VocabSize, o.Rows, o.Seq));
+                Size(m, [StepMode.Fp32], StepBenchmark.RandomRows(m.Config.VocabSize, o.Rows, o.Seq));
 
         var data = ExampleEncoder.FromWorld(world, tok);
         var examples = data.Bio.Take(o.TraceExamples).ToList();

@@ -149,7 +149,6 @@ public sealed class Trainer
         if (state.Finished && File.Exists(EvalPath)) return Json.ReadFile<EvalResult>(EvalPath, "eval file");
 
         using var opt = new AdamW(ParameterGroups(), options.Beta1, options.Beta2);
-        using var shadow = options.Precision == Precision.Bf16 ? new Bf16Shadow(model) : null;
         if (saved is not null) RestoreWeightsAndMoments(saved, opt, state);
         TruncateMetrics(state.MetricsLines);
 
@@ -175,7 +174,7 @@ public sealed class Trainer
                     var lr = schedule.At(state.StageStep);
                     using (var batch = Batch.Collate(batches[state.Batch], tokenizer.PadId))
                     {
-                        lastLoss = TrainStep(batch, opt, shadow, parameters, lr, stage.Name, state.GlobalStep);
+                        lastLoss = TrainStep(batch, opt, parameters, lr, stage.Name, state.GlobalStep);
                         state.LossSum += lastLoss;
                         state.LossCount++;
                         state.TokensSinceLog += batch.Tokens;
@@ -235,9 +234,8 @@ public sealed class Trainer
         return result;
     }
 
-    double TrainStep(Batch batch, AdamW opt, Bf16Shadow? shadow, List<TorchSharp.Modules.Parameter> parameters, double lr,
-        string stage, long step) =>
-        Training.TrainStep.Run(model, shadow, opt, parameters, batch, lr, options.GradClip,
+    double TrainStep(Batch batch, AdamW opt, List<TorchSharp.Modules.Parameter> parameters, double lr, string stage, long step) =>
+        Training.TrainStep.Run(model, options.Precision, opt, parameters, batch, lr, options.GradClip,
             value =>
             {
                 if (!float.IsFinite(value))
