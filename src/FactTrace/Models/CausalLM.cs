@@ -14,6 +14,13 @@ public abstract class CausalLM : nn.Module<Tensor, Tensor?, Tensor>
 
     public ModelConfig Config { get; }
 
+    /// <summary>
+    /// Mixed precision (null = off): linear layers, attention and the output projection compute in this dtype
+    /// (bf16) from fp32 weights, as torch.autocast does on CPU; norms and the residual stream stay fp32 and the
+    /// logits are returned in fp32. Gradients reach the fp32 parameters in fp32.
+    /// </summary>
+    public ScalarType? Autocast { get; set; }
+
     /// <summary>Final-normed hidden states [B,T,D] (model dtype).</summary>
     public abstract Tensor Hidden(Tensor inputIds, Tensor? attentionMask);
 

@@ -24,11 +24,15 @@ public sealed class GptNeoX : CausalLM
 
     public override Tensor InputEmbedding => gpt_neox.EmbedWeight;
 
-    public override Tensor Hidden(Tensor inputIds, Tensor? attentionMask) => gpt_neox.call(inputIds, attentionMask);
+    public override Tensor Hidden(Tensor inputIds, Tensor? attentionMask)
+    {
+        gpt_neox.Autocast = Autocast;
+        return gpt_neox.call(inputIds, attentionMask);
+    }
 
     public override Tensor Logits(Tensor hidden) // [..., D] -> [..., V]
     {
         using var scope = NewDisposeScope();
-        return embed_out.call(hidden).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return Models.Autocast.Linear(embed_out, hidden, Autocast).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 }

@@ -25,13 +25,16 @@ public sealed class GptNeoXModel : nn.Module<Tensor, Tensor?, Tensor>
 
     public Parameter EmbedWeight => embed_in.weight!;
 
+    /// <summary>Set by the owning model before each call (see <see cref="CausalLM.Autocast"/>).</summary>
+    public ScalarType? Autocast { get; set; }
+
     public override Tensor forward(Tensor inputIds, Tensor? attentionMask)
     {
         using var scope = NewDisposeScope();
         var x = embed_in.call(inputIds); // [B,T,D]
         var t = inputIds.shape[1];
-        var (cos, sin) = Rotary.Tables(invFreq, t, x.dtype, x.device); // [T, rotary dims]
-        var ctx = new AttentionContext(cos, sin, Attention.Mask(attentionMask, t));
+        var (cos, sin) = Rotary.Tables(invFreq, t, Autocast ?? x.dtype, x.device); // [T, rotary dims]
+        var ctx = new AttentionContext(cos, sin, Attention.Mask(attentionMask, t), Autocast);
         foreach (var layer in layers) x = layer.call(x, ctx);
         return final_layer_norm.call(x).MoveToOuterDisposeScope(); // [B,T,D]
     }

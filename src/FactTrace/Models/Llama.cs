@@ -28,12 +28,16 @@ public sealed class Llama : CausalLM
 
     public override Tensor InputEmbedding => model.EmbedWeight;
 
-    public override Tensor Hidden(Tensor inputIds, Tensor? attentionMask) => model.call(inputIds, attentionMask);
+    public override Tensor Hidden(Tensor inputIds, Tensor? attentionMask)
+    {
+        model.Autocast = Autocast;
+        return model.call(inputIds, attentionMask);
+    }
 
     public override Tensor Logits(Tensor hidden) // [..., D] -> [..., V]
     {
         using var scope = NewDisposeScope();
-        var logits = lm_head is null ? nn.functional.linear(hidden, model.EmbedWeight) : lm_head.call(hidden);
+        var logits = lm_head is null ? Models.Autocast.Linear(hidden, model.EmbedWeight, Autocast) : Models.Autocast.Linear(lm_head, hidden, Autocast);
         return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 }

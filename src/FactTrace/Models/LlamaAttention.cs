@@ -28,12 +28,12 @@ public sealed class LlamaAttention : nn.Module<Tensor, AttentionContext, Tensor>
     {
         using var scope = NewDisposeScope();
         var (b, t) = (x.shape[0], x.shape[1]);
-        var q = q_proj.call(x).view(b, t, heads, headDim).transpose(1, 2);   // [B,H,T,hd]
-        var k = k_proj.call(x).view(b, t, kvHeads, headDim).transpose(1, 2); // [B,KV,T,hd]
-        var v = v_proj.call(x).view(b, t, kvHeads, headDim).transpose(1, 2); // [B,KV,T,hd]
+        var q = Autocast.Linear(q_proj, x, ctx.Autocast).view(b, t, heads, headDim).transpose(1, 2);   // [B,H,T,hd]
+        var k = Autocast.Linear(k_proj, x, ctx.Autocast).view(b, t, kvHeads, headDim).transpose(1, 2); // [B,KV,T,hd]
+        var v = Autocast.Linear(v_proj, x, ctx.Autocast).view(b, t, kvHeads, headDim).transpose(1, 2); // [B,KV,T,hd]
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
         var y = Attention.ScaledDotProduct(q, k, v, ctx.Mask); // [B,T,H*hd]
-        return o_proj.call(y).MoveToOuterDisposeScope();         // [B,T,D]
+        return Autocast.Linear(o_proj, y, ctx.Autocast).MoveToOuterDisposeScope(); // [B,T,D]
     }
 }

@@ -20,10 +20,13 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
         register_module("down_proj", down_proj);
     }
 
+    /// <summary>Set by the layer before each call (see <see cref="CausalLM.Autocast"/>).</summary>
+    public ScalarType? Autocast { get; set; }
+
     public override Tensor forward(Tensor x) // [B,T,D]
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.silu(gate_proj.call(x)) * up_proj.call(x); // [B,T,I]
-        return down_proj.call(h).MoveToOuterDisposeScope();               // [B,T,D]
+        var h = nn.functional.silu(Models.Autocast.Linear(gate_proj, x, Autocast)) * Models.Autocast.Linear(up_proj, x, Autocast); // [B,T,I]
+        return Models.Autocast.Linear(down_proj, h, Autocast).MoveToOuterDisposeScope(); // [B,T,D]
     }
 }

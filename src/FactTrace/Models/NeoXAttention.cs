@@ -27,13 +27,13 @@ public sealed class NeoXAttention : nn.Module<Tensor, AttentionContext, Tensor>
     {
         using var scope = NewDisposeScope();
         var (b, t) = (x.shape[0], x.shape[1]);
-        var qkv = query_key_value.call(x).view(b, t, heads, 3 * headDim).transpose(1, 2); // [B,H,T,3hd]
+        var qkv = Autocast.Linear(query_key_value, x, ctx.Autocast).view(b, t, heads, 3 * headDim).transpose(1, 2); // [B,H,T,3hd]
         var q = qkv[.., .., .., ..headDim];                  // [B,H,T,hd]
         var k = qkv[.., .., .., headDim..(2 * headDim)];     // [B,H,T,hd]
         var v = qkv[.., .., .., (2 * headDim)..];            // [B,H,T,hd]
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
         var y = Attention.ScaledDotProduct(q, k, v, ctx.Mask); // [B,T,H*hd]
-        return dense.call(y).MoveToOuterDisposeScope();          // [B,T,D]
+        return Autocast.Linear(dense, y, ctx.Autocast).MoveToOuterDisposeScope(); // [B,T,D]
     }
 }

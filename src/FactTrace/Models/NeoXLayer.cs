@@ -31,6 +31,7 @@ public sealed class NeoXLayer : nn.Module<Tensor, AttentionContext, Tensor>
     public override Tensor forward(Tensor x, AttentionContext ctx) // [B,T,D]
     {
         using var scope = NewDisposeScope();
+        mlp.Autocast = ctx.Autocast;
         var attn = attention.call(input_layernorm.call(x), ctx);
         var y = parallel
             ? x + attn + mlp.call(post_attention_layernorm.call(x))

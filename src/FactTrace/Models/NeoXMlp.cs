@@ -17,10 +17,13 @@ public sealed class NeoXMlp : nn.Module<Tensor, Tensor>
         register_module("dense_4h_to_h", dense_4h_to_h);
     }
 
+    /// <summary>Set by the layer before each call (see <see cref="CausalLM.Autocast"/>).</summary>
+    public ScalarType? Autocast { get; set; }
+
     public override Tensor forward(Tensor x) // [B,T,D]
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.gelu(dense_h_to_4h.call(x)); // [B,T,I]
-        return dense_4h_to_h.call(h).MoveToOuterDisposeScope();
+        var h = nn.functional.gelu(Models.Autocast.Linear(dense_h_to_4h, x, Autocast)); // [B,T,I]
+        return Models.Autocast.Linear(dense_4h_to_h, h, Autocast).MoveToOuterDisposeScope();
     }
 }

@@ -17,7 +17,7 @@ public enum Strategy
 public enum Precision
 {
     [JsonStringEnumMemberName("fp32")] Fp32,
-    /// <summary>bf16 forward/backward with fp32 master weights, optimizer and loss (see <see cref="Bf16Shadow"/>).</summary>
+    /// <summary>bf16 matrix products (autocast, see <see cref="Models.CausalLM.Autocast"/>) with fp32 weights, norms, optimizer and loss.</summary>
     [JsonStringEnumMemberName("bf16")] Bf16,
 }
 

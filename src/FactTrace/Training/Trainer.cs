@@ -152,7 +152,6 @@ public sealed class Trainer
         if (state.Finished && File.Exists(EvalPath)) return Json.ReadFile<EvalResult>(EvalPath, "eval file");
 
         using var opt = new AdamW(ParameterGroups(), options.Beta1, options.Beta2);
-        using var shadow = options.Precision == Precision.Bf16 ? new Bf16Shadow(model) : null;
         if (saved is not null) RestoreWeightsAndMoments(saved, opt, state);
         TruncateMetrics(state.MetricsLines);
 
@@ -179,7 +178,7 @@ public sealed class Trainer
                     observer?.BeforeStep(model, new ObservedBatch(stage.Name, state.Stage, state.GlobalStep, batches[state.Batch]));
                     using (var batch = Batch.Collate(batches[state.Batch], tokenizer.PadId))
                     {
-                        lastLoss = TrainStep(batch, opt, shadow, parameters, lr, stage.Name, state.GlobalStep);
+                        lastLoss = TrainStep(batch, opt, parameters, lr, stage.Name, state.GlobalStep);
                         state.LossSum += lastLoss;
                         state.LossCount++;
                         state.TokensSinceLog += batch.Tokens;
@@ -239,27 +238,18 @@ public sealed class Trainer
         return result;
     }
 
-    double TrainStep(Batch batch, AdamW opt, Bf16Shadow? shadow, List<TorchSharp.Modules.Parameter> parameters, double lr,
-        string stage, long step)
-    {
-        using var scope = NewDisposeScope();
-        shadow?.Pull();
-        var loss = Loss.NextToken(shadow?.Model ?? model, batch);
-        var value = loss.item<float>();
-        if (!float.IsFinite(value))
-            throw new FactTraceException($"loss is {value} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
-        loss.backward();
-        shadow?.PushGrads();
-        if (options.GradClip > 0)
-        {
-            var norm = nn.utils.clip_grad_norm_(parameters, options.GradClip);
-            if (!double.IsFinite(norm))
-                throw new FactTraceException($"gradient norm is {norm} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
-        }
-        opt.StepWith(lr);
-        opt.ZeroGrad();
-        return value;
-    }
+    double TrainStep(Batch batch, AdamW opt, List<TorchSharp.Modules.Parameter> parameters, double lr, string stage, long step) =>
+        Training.TrainStep.Run(model, options.Precision, opt, parameters, batch, lr, options.GradClip,
+            value =>
+            {
+                if (!float.IsFinite(value))
+                    throw new FactTraceException($"loss is {value} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
+            },
+            norm =>
+            {
+                if (!double.IsFinite(norm))
+                    throw new FactTraceException($"gradient norm is {norm} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
+            });
 
     /// <summary>Weight decay on weight matrices only: not on norms, biases or the input embedding.</summary>
     IEnumerable<AdamW.Group> ParameterGroups()

@@ -1,0 +1,85 @@
+using FactTrace.Evaluation;
+using FactTrace.Models;
+using FactTrace.Reproduce;
+using FactTrace.Training;
+using FactTrace.World;
+
+namespace FactTrace.Benchmarks;
+
+/// <summary>
+/// Memory over a long run: the real <see cref="Trainer"/> (mixed strategy of the default preset: periodic evaluations,
+/// checkpoints every 500 steps) on the default world, RSS sampled every <c>every</c> steps. A leak shows as growth
+/// between an early sample (step 1,000) and the last.
+/// </summary>
+public static class LeakBenchmark
+{
+    public sealed record Sample(long Step, long RssBytes, long ManagedBytes, double Seconds);
+
+    public sealed record Result
+    {
+        public required long Steps { get; init; }
+        public required IReadOnlyList<Sample> Samples { get; init; }
+        /// <summary>The sample the drift is measured from (step 1,000, or the first sample of a shorter run).</summary>
+        public required long FromStep { get; init; }
+        public required long FromRssBytes { get; init; }
+        public required long ToRssBytes { get; init; }
+        /// <summary>(RSS at the last step - RSS at <see cref="FromStep"/>) / RSS at <see cref="FromStep"/>, in %. Target: within 5.</summary>
+        public required double DriftPercent { get; init; }
+        public required long PeakRssBytes { get; init; }
+        public required double Seconds { get; init; }
+        public required string Precision { get; init; }
+    }
+
+    public static Result Run(long steps, int every, Precision precision, bool evaluate, IProgress<Sample>? progress = null)
+    {
+        var preset = Presets.Tiny;
+        var world = FactWorld.Generate(preset.World);
+        var tok = world.Tokenizer;
+        var data = ExampleEncoder.FromWorld(world, tok);
+        var perEpoch = (data.Bio.Count + data.QaTrain.Count) / (double)preset.Mixed.BatchSize;
+        var options = preset.Mixed with
+        {
+            BioEpochs = (int)Math.Ceiling(steps / perEpoch) + 1, StopAfterStep = steps, Precision = precision,
+            EvalEvery = evaluate ? preset.Mixed.EvalEvery : 0,
+        };
+        var config = NamedConfigs.Get(preset.Model!, tok.VocabSize) with { BosTokenId = tok.BosId, EosTokenId = tok.EosId, PadTokenId = tok.PadId };
+        using var model = ModelFactory.Create(config, 0);
+        var full = EvalSetBuilder.Build(world, tok);
+        var subset = EvalSetBuilder.Subset(full, world, options.EvalPeople);
+        var evaluator = new Evaluator(tok);
+        var dir = Path.Combine(Path.GetTempPath(), $"facttrace-leak-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var samples = new List<Sample>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Rss.ResetPeak();
+        var sampler = new Sync<TrainProgress>(p =>
+        {
+            if (p.Step % every != 0 || samples.Any(s => s.Step == p.Step)) return;
+            var s = new Sample(p.Step, Rss.Current, GC.GetTotalMemory(false), clock.Elapsed.TotalSeconds);
+            samples.Add(s);
+            progress?.Report(s);
+        });
+        try
+        {
+            new Trainer(model, tok, data, options, dir, (m, all) => evaluator.Run(m, all ? full : subset), sampler).Run(resume: false);
+        }
+        catch (TrainingStopped) { }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+        var from = samples.FirstOrDefault(s => s.Step >= 1000) ?? samples.FirstOrDefault()
+                   ?? throw new IO.FactTraceException($"no RSS sample: --steps {steps} is shorter than --every {every}");
+        var to = samples[^1];
+        return new Result
+        {
+            Steps = steps, Samples = samples, FromStep = from.Step, FromRssBytes = from.RssBytes, ToRssBytes = to.RssBytes,
+            DriftPercent = 100.0 * (to.RssBytes - from.RssBytes) / from.RssBytes, PeakRssBytes = Rss.Peak,
+            Seconds = clock.Elapsed.TotalSeconds, Precision = precision == Precision.Bf16 ? "bf16" : "fp32",
+        };
+    }
+
+    sealed class Sync<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

@@ -1,0 +1,183 @@
+using System.Text.Json.Nodes;
+using FactTrace.Evaluation;
+using FactTrace.Models;
+using FactTrace.Reproduce;
+using FactTrace.Training;
+using FactTrace.World;
+using static TorchSharp.torch;
+
+namespace FactTrace.Benchmarks;
+
+public sealed record SuiteOptions
+{
+    public int Rows { get; init; } = 32;
+    public int Seq { get; init; } = 64;
+    public Timing Timing { get; init; } = new();
+    /// <summary>Suite model names to run (null = all).</summary>
+    public IReadOnlyList<string>? Models { get; init; }
+    public bool Bf16 { get; init; } = true;
+    /// <summary>The bf16 mechanisms to time (bf16 = autocast, as training; bf16-shadow = the earlier bf16 model copy).</summary>
+    public IReadOnlyList<StepMode> Bf16Modes { get; init; } = [StepMode.Bf16];
+    /// <summary>Also the Pythia shapes with the published 50,304-token vocabulary (fp32 only).</summary>
+    public bool PublishedVocab { get; init; } = true;
+    public IReadOnlyList<string> TraceModels { get; init; } = ["tiny-neox", "neox-6x256"];
+    public int TraceExamples { get; init; } = 64;
+    public bool Eval { get; init; } = true;
+    public bool Peer { get; init; }
+    public bool InstallPeer { get; init; } = true;
+    /// <summary>Time each phase of a step too (the profile that says where the time goes).</summary>
+    public bool Phases { get; init; }
+    public TimeSpan PeerTimeout { get; init; } = TimeSpan.FromMinutes(20);
+}
+
+/// <summary>The PyTorch peer's numbers for one benchmark.</summary>
+public sealed record PeerStep(double TokensPerSecond, double StepMs, double StepMsMedian, int Steps, long PeakRssBytes);
+
+public sealed record PeerTrace(double FwdBwdMs, double TraceMs, double ExamplesPerSecond, double CostRatio);
+
+public sealed record StepRow(string Model, string Description, StepBenchmark.Result Ours, PeerStep? Peer)
+{
+    /// <summary>FactTrace tokens/s over the peer's, same model and mode (target: at least 1.0).</summary>
+    public double? Ratio => Peer is { TokensPerSecond: > 0 } p ? Ours.TokensPerSecond / p.TokensPerSecond : null;
+}
+
+public sealed record TraceRow(string Model, TraceBenchmark.Result Ours, PeerTrace? Peer)
+{
+    /// <summary>FactTrace examples/s over the peer's.</summary>
+    public double? Ratio => Peer is { ExamplesPerSecond: > 0 } p ? Ours.ExamplesPerSecond / p.ExamplesPerSecond : null;
+}
+
+public sealed record SuiteResult
+{
+    public required MachineInfo Machine { get; init; }
+    public required Matmul.Result MatmulFp32 { get; init; }
+    public Matmul.Result? MatmulBf16 { get; init; }
+    public double? PeerMatmulFp32GFlops { get; init; }
+    public double? PeerMatmulBf16GFlops { get; init; }
+    public string? PeerTorch { get; init; }
+    public string? PeerMessage { get; init; }
+    public required int WorldVocab { get; init; }
+    public required string FlopFormula { get; init; }
+    public required IReadOnlyList<StepRow> Steps { get; init; }
+    public required IReadOnlyList<TraceRow> Traces { get; init; }
+    public EvalBenchmark.Result? Eval { get; init; }
+    public required double Seconds { get; init; }
+}
+
+/// <summary>`facttrace bench suite`: every benchmark of issue 7 in one run, with the PyTorch peer beside it.</summary>
+public static class Suite
+{
+    public const string FlopFormula =
+        "6*N_trunk*B*T + 6*N_out*B*(T-1) + 12*L*d_attn*B*T^2 (N_trunk: layer and final-norm params; N_out: d*V output projection; attention counts the full TxT)";
+
+    public static SuiteResult Run(SuiteOptions o, Action<string> log)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var machine = MachineInfo.Current();
+        int threads = machine.TorchThreads;
+        string? peerMessage = null;
+        if (o.Peer) peerMessage = Benchmarks.Peer.Ensure(o.InstallPeer, log);
+        bool peer = o.Peer && peerMessage is null;
+        if (o.Peer && !peer) log($"peer: not run ({peerMessage})");
+
+        log("world: generating the default world (1,000 people, 5 BIOs each)");
+        var world = FactWorld.Generate(Presets.Tiny.World);
+        var tok = world.Tokenizer;
+        int vocab = tok.VocabSize;
+
+        log($"matmul: fp32 {2048}^3 on {threads} threads");
+        var mm32 = Matmul.Peak(2048, ScalarType.Float32);
+        var mm16 = o.Bf16 ? Matmul.Peak(2048, ScalarType.BFloat16) : null;
+        double? peerMm32 = null, peerMm16 = null;
+        string? peerTorch = null;
+        if (peer)
+        {
+            var tasks = new JsonArray { new JsonObject { ["kind"] = "matmul", ["n"] = 2048, ["dtype"] = "fp32" } };
+            if (o.Bf16) tasks.Add(new JsonObject { ["kind"] = "matmul", ["n"] = 2048, ["dtype"] = "bf16" });
+            var r = Benchmarks.Peer.Run(tasks, threads, o.PeerTimeout, log);
+            peerTorch = r["torch"]?.GetValue<string>();
+            var results = r["results"]!.AsArray();
+            peerMm32 = Benchmarks.Peer.Get(results[0], "gflops");
+            if (o.Bf16) peerMm16 = Benchmarks.Peer.Get(results[1], "gflops");
+        }
+
+        var rows = StepBenchmark.RandomRows(vocab, o.Rows, o.Seq);
+        var models = BenchModels.Suite(vocab).Where(m => o.Models is null || o.Models.Contains(m.Name, StringComparer.OrdinalIgnoreCase)).ToList();
+        var steps = new List<StepRow>();
+        void Size(BenchModel m, IReadOnlyList<StepMode> modes, IReadOnlyList<EncodedExample> data)
+        {
+            // Ours, then the peer's same mode, mode by mode: a change in machine load then hits both sides of a ratio.
+            var peerByMode = new Dictionary<string, PeerStep>();
+            foreach (var mode in modes)
+            {
+                log($"step: {m.Name} {StepBenchmark.Name(mode)}");
+                var ours = StepBenchmark.Run(m.Name, m.Config, mode, data, o.Timing, mm32.GFlops, o.Phases);
+                GC.Collect();
+                var peerMode = mode == StepMode.Fp32 ? "fp32" : "bf16";
+                if (peer && !peerByMode.ContainsKey(peerMode))
+                {
+                    log($"step: {m.Name} {peerMode} peer");
+                    var task = new JsonObject
+                    {
+                        ["kind"] = "step", ["name"] = m.Name, ["config"] = Benchmarks.Peer.Config(m.Config),
+                        ["mode"] = peerMode, ["ids"] = Benchmarks.Peer.Rows(data),
+                        ["warmup"] = o.Timing.Warmup, ["min_steps"] = o.Timing.MinSteps, ["min_seconds"] = o.Timing.MinSeconds,
+                        ["max_steps"] = o.Timing.MaxSteps, ["lr"] = 1e-4, ["weight_decay"] = 0.1,
+                        ["betas"] = new JsonArray(0.9, 0.98), ["clip"] = 1.0,
+                    };
+                    var x = Benchmarks.Peer.Run(new JsonArray { task }, threads, o.PeerTimeout, log)["results"]![0];
+                    peerByMode[peerMode] = new PeerStep(Benchmarks.Peer.Get(x, "tokens_per_s"), Benchmarks.Peer.Get(x, "step_ms"),
+                        Benchmarks.Peer.Get(x, "step_ms_median"), (int)Benchmarks.Peer.Get(x, "steps"),
+                        (long)Benchmarks.Peer.Get(x, "peak_rss_kb") * 1024);
+                }
+                steps.Add(new StepRow(m.Name, m.Description, ours, peerByMode.GetValueOrDefault(peerMode)));
+            }
+        }
+        StepMode[] both = [StepMode.Fp32, .. o.Bf16 ? o.Bf16Modes : []];
+        foreach (var m in models) Size(m, both, rows);
+        if (o.PublishedVocab)
+            foreach (var m in BenchModels.PublishedVocab().Where(p => o.Models is null || o.Models.Any(n => p.Name.StartsWith(n, StringComparison.OrdinalIgnoreCase))))
+                Size(m, [StepMode.Fp32], StepBenchmark.RandomRows(m.Config.VocabSize, o.Rows, o.Seq));
+
+        var data = ExampleEncoder.FromWorld(world, tok);
+        var examples = data.Bio.Take(o.TraceExamples).ToList();
+        var traces = new List<TraceRow>();
+        foreach (var name in o.TraceModels)
+        {
+            var m = BenchModels.Resolve(name, vocab);
+            log($"trace: {m.Name}, {examples.Count} examples");
+            TraceBenchmark.Result ours;
+            using (var model = ModelFactory.Create(m.Config, 0))
+                ours = TraceBenchmark.Run(m.Name, model, examples);
+            PeerTrace? pt = null;
+            if (peer)
+            {
+                var r = Benchmarks.Peer.Run(new JsonArray { new JsonObject
+                {
+                    ["kind"] = "trace", ["name"] = m.Name, ["config"] = Benchmarks.Peer.Config(m.Config), ["examples"] = Benchmarks.Peer.Rows(examples),
+                } }, threads, o.PeerTimeout, log)["results"]![0];
+                pt = new PeerTrace(Benchmarks.Peer.Get(r, "fwd_bwd_ms"), Benchmarks.Peer.Get(r, "trace_ms"),
+                    Benchmarks.Peer.Get(r, "examples_per_s"), Benchmarks.Peer.Get(r, "cost_ratio"));
+            }
+            traces.Add(new TraceRow(m.Name, ours, pt));
+            GC.Collect();
+        }
+
+        EvalBenchmark.Result? eval = null;
+        if (o.Eval)
+        {
+            log("eval: tiny-neox on the default world's full evaluation set");
+            var config = NamedConfigs.Get("tiny-neox", vocab) with { BosTokenId = tok.BosId, EosTokenId = tok.EosId, PadTokenId = tok.PadId };
+            using var model = ModelFactory.Create(config, 0);
+            eval = EvalBenchmark.Run(model, new Evaluator(tok), EvalSetBuilder.Build(world, tok));
+        }
+
+        return new SuiteResult
+        {
+            Machine = machine with { LoadAverageEnd = MachineInfo.LoadAverage() },
+            MatmulFp32 = mm32, MatmulBf16 = mm16, PeerMatmulFp32GFlops = peerMm32, PeerMatmulBf16GFlops = peerMm16,
+            PeerTorch = peerTorch, PeerMessage = peerMessage, WorldVocab = vocab, FlopFormula = FlopFormula, Steps = steps,
+            Traces = traces, Eval = eval, Seconds = clock.Elapsed.TotalSeconds,
+        };
+    }
+}

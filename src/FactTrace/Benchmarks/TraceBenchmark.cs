@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using FactTrace.Models;
+using FactTrace.Training;
+using static TorchSharp.torch;
+
+namespace FactTrace.Benchmarks;
+
+/// <summary>
+/// The cost of a gradient trace: per example, a batch-1 forward and backward whose |gradient| is summed into fp32
+/// accumulators (GC.Collect every 16 examples), against the same examples' plain forward + backward.
+/// The loop here stands in for the tracer (src/FactTrace/Tracing) until the bench is pointed at it.
+/// </summary>
+public static class TraceBenchmark
+{
+    public sealed record Result
+    {
+        public required string Name { get; init; }
+        public required int Examples { get; init; }
+        public required double MeanTokens { get; init; }
+        /// <summary>Mean ms of one batch-1 forward + backward (gradients cleared, nothing else).</summary>
+        public required double FwdBwdMs { get; init; }
+        /// <summary>Mean ms per example of the trace loop.</summary>
+        public required double TraceMs { get; init; }
+        public required double ExamplesPerSecond { get; init; }
+        /// <summary>TraceMs / FwdBwdMs: the target is at most 1.2.</summary>
+        public required double CostRatio { get; init; }
+        public required long PeakRssBytes { get; init; }
+    }
+
+    /// <summary>Sum of |grad| over the examples: what a trace accumulates, one fp32 tensor per parameter.</summary>
+    public static void Accumulate(CausalLM model, IReadOnlyList<Tensor> accumulators, IReadOnlyList<EncodedExample> examples, int padId = 0)
+    {
+        var parameters = model.parameters().ToList();
+        for (int i = 0; i < examples.Count; i++)
+        {
+            using (var scope = NewDisposeScope())
+            {
+                using var batch = Batch.Collate([examples[i]], padId);
+                Loss.NextToken(model, batch).backward();
+                using (no_grad())
+                    for (int j = 0; j < parameters.Count; j++)
+                        if (parameters[j].grad is { } g) accumulators[j].add_(g.abs());
+                foreach (var p in parameters) p.grad = null;
+            }
+            if (i % 16 == 15) GC.Collect();
+        }
+    }
+
+    /// <summary>Forward + backward of each example, gradients dropped: the floor a trace is measured against.</summary>
+    public static void ForwardBackward(CausalLM model, IReadOnlyList<EncodedExample> examples, int padId = 0)
+    {
+        var parameters = model.parameters().ToList();
+        foreach (var e in examples)
+        {
+            using var scope = NewDisposeScope();
+            using var batch = Batch.Collate([e], padId);
+            Loss.NextToken(model, batch).backward();
+            foreach (var p in parameters) p.grad = null;
+        }
+    }
+
+    /// <summary>Both loops over <paramref name="examples"/>, <paramref name="rounds"/> times interleaved; medians.</summary>
+    public static Result Run(string name, CausalLM model, IReadOnlyList<EncodedExample> examples, int rounds = 3)
+    {
+        Rss.ResetPeak();
+        model.train();
+        var accumulators = model.parameters().Select(p => zeros_like(p, dtype: ScalarType.Float32).DetachFromDisposeScope()).ToList();
+        try
+        {
+            ForwardBackward(model, examples.Take(4).ToList());
+            Accumulate(model, accumulators, examples.Take(4).ToList());
+            var plain = new List<double>();
+            var traced = new List<double>();
+            for (int r = 0; r < rounds; r++)
+            {
+                GC.Collect();
+                var w = Stopwatch.StartNew();
+                ForwardBackward(model, examples);
+                plain.Add(w.Elapsed.TotalSeconds);
+                GC.Collect();
+                w.Restart();
+                Accumulate(model, accumulators, examples);
+                traced.Add(w.Elapsed.TotalSeconds);
+            }
+            double p = Timing.Median(plain), t = Timing.Median(traced);
+            int n = examples.Count;
+            return new Result
+            {
+                Name = name, Examples = n, MeanTokens = examples.Average(e => e.Length), FwdBwdMs = p / n * 1000,
+                TraceMs = t / n * 1000, ExamplesPerSecond = n / t, CostRatio = t / p, PeakRssBytes = Rss.Peak,
+            };
+        }
+        finally
+        {
+            foreach (var a in accumulators) a.Dispose();
+        }
+    }
+}

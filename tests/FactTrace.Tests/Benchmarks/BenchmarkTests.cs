@@ -1,0 +1,65 @@
+using FactTrace.Benchmarks;
+using FactTrace.Models;
+using FactTrace.Training;
+using static TorchSharp.torch;
+
+namespace FactTrace.Tests.Benchmarks;
+
+/// <summary>The benchmark's accounting (not its speed: benchmarks are never part of the test suite).</summary>
+public class BenchmarkTests
+{
+    [Theory]
+    [InlineData("tiny-neox")]
+    [InlineData("neox-6x256")]
+    [InlineData("pythia-70m")]
+    [InlineData("tiny-llama")]
+    public void FlopCountAccountsForEveryParameter(string name)
+    {
+        var m = BenchModels.Resolve(name, 777);
+        using var model = ModelFactory.Build(m.Config);
+        var f = FlopCount.TrainStep(m.Config, 2, 8, 14);
+        Assert.Equal(model.ParameterCount(), f.TrunkParams + f.OutputParams + f.EmbeddingParams);
+        var c = m.Config;
+        double expected = 6.0 * f.TrunkParams * 16 + 6.0 * c.HiddenSize * c.VocabSize * 14
+                          + 12.0 * c.NumHiddenLayers * c.NumAttentionHeads * c.HeadDim * 2 * 8 * 8;
+        Assert.Equal(expected, f.PerStep);
+    }
+
+    [Fact]
+    public void PublishedPythia70mNonEmbeddingParametersMatchThePublishedCount()
+    {
+        var f = FlopCount.TrainStep(NamedConfigs.GetPublished("pythia-70m"), 1, 1, 1);
+        Assert.Equal(18_915_328, f.TrunkParams);
+    }
+
+    [Fact]
+    public void PeerScriptIsEmbeddedAndPeerConfigDescribesTheModel()
+    {
+        using var s = typeof(Peer).Assembly.GetManifestResourceStream("FactTrace.Benchmarks.peer.py");
+        Assert.NotNull(s);
+        var text = new StreamReader(s!).ReadToEnd();
+        Assert.Contains("def run_step", text);
+        var c = Peer.Config(NamedConfigs.Get("tiny-llama", 300));
+        Assert.Equal("llama", c["family"]!.GetValue<string>());
+        Assert.Equal(2, c["kv_heads"]!.GetValue<int>());
+        Assert.True(c["tied"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void RssIsReadOnLinux()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        Assert.True(Rss.Current > 0);
+        Assert.True(Rss.Peak >= Rss.Current / 2);
+    }
+
+    [Fact]
+    public void RandomRowsAreUnpaddedAndInVocabulary()
+    {
+        var rows = StepBenchmark.RandomRows(50, 4, 9);
+        Assert.Equal(4, rows.Count);
+        Assert.All(rows, r => { Assert.Equal(9, r.Length); Assert.All(r.Ids, i => Assert.InRange(i, 0, 49)); Assert.Equal(r.Ids, r.Labels); });
+        using var batch = Batch.Collate(rows, 0);
+        Assert.Equal(36, batch.Tokens);
+    }
+}
