@@ -85,10 +85,13 @@ public static class TrainCommand
         _ => throw FactTraceException.Usage($"--strategy '{s}': expected two-stage, mixed or bio-only"),
     };
 
-    /// <summary>Sets up the run folder (init/ for a fresh model), trains with progress, and returns the final evaluation.</summary>
     /// <summary>Gradient scores accumulated during training (see <see cref="TrainingTrace"/>).</summary>
     public sealed record TraceDuringTraining(ScoreKind Score, Granularity Granularity, int Every);
 
+    /// <summary>
+    /// Sets up the run folder (init/ for a fresh model), trains with progress, and returns the final evaluation. With
+    /// <paramref name="trace"/>, per-task scores are accumulated during training and written to RUN/train_scores/.
+    /// </summary>
     public static EvalResult? Run(string worldDir, string modelSpec, string outDir, TrainOptions options, bool resume, bool force,
         TraceDuringTraining? trace = null)
     {

@@ -66,8 +66,10 @@ public sealed class ScoreAccumulator : IDisposable
     }
 
     /// <summary>
-    /// Adds the score of the gradients the parameters hold now (one unit) and clears them (sets them to null).
-    /// Parameters without a gradient add 0. The gradient tensors are overwritten in place: no copies.
+    /// Adds the score of the gradients the parameters hold now (one unit) and zeroes them in place. Parameters without
+    /// a gradient add 0. The gradient tensors are overwritten in place (no copies) and stay allocated: freeing and
+    /// reallocating gradient-sized buffers on every pass fragments the C heap (callers set them to null when done,
+    /// as <see cref="GradientTrace.Run"/> does).
     /// </summary>
     public void AddGradients(CausalLM model)
     {
