@@ -195,9 +195,10 @@ def run_matmul(task):
     n = task.get("n", 2048)
     dtype = torch.bfloat16 if task.get("dtype") == "bf16" else torch.float32
     a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    times = timed(lambda: torch.mm(a, b), 2, 3, task.get("min_seconds", 1.0), 50)
+    cpu = []
+    times = timed(lambda: torch.mm(a, b), 2, 3, task.get("min_seconds", 1.5), 50, cpu)
     return {"n": n, "dtype": task.get("dtype", "fp32"), "gflops": 2 * n**3 / min(times) / 1e9,
-            "gflops_median": 2 * n**3 / statistics.median(times) / 1e9}
+            "gflops_median": 2 * n**3 / statistics.median(times) / 1e9, "gflops_cpu": 2 * n**3 / cpu[0] / 1e9}
 
 
 def run_step(task):
@@ -269,14 +270,18 @@ def run_trace(task):
         for p in params:
             p.grad = None
     rounds = task.get("rounds", 3)
-    plain_t, traced_t = [], []
+    plain_t, traced_t, plain_c, traced_c = [], [], [], []
     for _ in range(rounds):  # interleaved, so a change in machine load hits both alike
-        t0 = time.perf_counter(); plain(); plain_t.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); traced(); traced_t.append(time.perf_counter() - t0)
+        t0, c0 = time.perf_counter(), time.process_time(); plain()
+        plain_t.append(time.perf_counter() - t0); plain_c.append(time.process_time() - c0)
+        t0, c0 = time.perf_counter(), time.process_time(); traced()
+        traced_t.append(time.perf_counter() - t0); traced_c.append(time.process_time() - c0)
     n = len(examples)
     p, t = statistics.median(plain_t), statistics.median(traced_t)
+    pc, tc = statistics.median(plain_c), statistics.median(traced_c)
     return {"name": task["name"], "examples": n, "fwd_bwd_ms": p / n * 1000, "trace_ms": t / n * 1000,
-            "examples_per_s": n / t, "cost_ratio": t / p, "peak_rss_kb": peak_rss_kb()}
+            "examples_per_s": n / t, "cost_ratio": t / p, "cost_ratio_cpu": tc / pc, "examples_per_cpu_s": n / tc,
+            "peak_rss_kb": peak_rss_kb()}
 
 
 def main():

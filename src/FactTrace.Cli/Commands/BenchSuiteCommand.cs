@@ -73,29 +73,35 @@ public static class BenchSuiteCommand
         if (s.PeerTorch is not null) Console.WriteLine($"peer: PyTorch {s.PeerTorch} (Debian python3-torch, OpenBLAS pthread, OPENBLAS_CORETYPE=SkylakeX), same threads");
         else if (s.PeerMessage is not null) Console.WriteLine($"peer: not run: {s.PeerMessage}");
 
-        var mm = new Table { Title = new TableTitle("matmul peak: torch.mm 2048^3 (best of repetitions)") }.AddColumns("dtype", "FactTrace GFLOP/s", "PyTorch peer GFLOP/s");
-        mm.AddRow("fp32", Num(s.MatmulFp32.GFlops, "F1"), Num(s.PeerMatmulFp32GFlops, "F1"));
-        if (s.MatmulBf16 is { } b) mm.AddRow("bf16", Num(b.GFlops, "F1"), Num(s.PeerMatmulBf16GFlops, "F1"));
+        var mm = new Table { Title = new TableTitle($"matmul peak: torch.mm 2048^3, {s.MatmulFp32.Threads} threads (best of repetitions; per CPU-second)") }
+            .AddColumns("dtype", "FactTrace GFLOP/s", "per CPU-s", "PyTorch peer GFLOP/s", "per CPU-s");
+        mm.AddRow("fp32", Num(s.MatmulFp32.GFlops, "F1"), Num(s.MatmulFp32.GFlopsCpu, "F1"), Num(s.PeerMatmulFp32GFlops, "F1"), Num(s.PeerMatmulFp32GFlopsCpu, "F1"));
+        if (s.MatmulBf16 is { } b) mm.AddRow("bf16", Num(b.GFlops, "F1"), Num(b.GFlopsCpu, "F1"), Num(s.PeerMatmulBf16GFlops, "F1"), Num(s.PeerMatmulBf16GFlopsCpu, "F1"));
         AnsiConsole.Write(mm);
 
         var st = new Table { Title = new TableTitle($"training step: batch {s.Steps.FirstOrDefault()?.Ours.Rows} x {s.Steps.FirstOrDefault()?.Ours.Seq} tokens, vocab {s.WorldVocab} unless named, AdamW + clip") }
-            .AddColumns("model", "params", "mode", "tokens/s", "ms/step", "GFLOP/s", "% fp32 peak", "peak RSS MB", "peer tokens/s", "peer RSS MB", "FactTrace/PyTorch");
+            .AddColumns("model", "params", "mode", "tokens/s", "ms/step", "CPU ms/step", "GFLOP/s", "% fp32 peak", "% peak (CPU)", "peak RSS MB",
+                "peer tokens/s", "peer CPU ms", "peer RSS MB", "FT/PyTorch", "FT/PyTorch (CPU)");
         foreach (var row in s.Steps)
         {
             var o = row.Ours;
-            st.AddRow(row.Model, $"{o.Params / 1e6:F2}M", o.Mode, $"{o.TokensPerSecond:F0}", $"{o.StepMs:F1}", $"{o.GFlops:F1}",
-                Num(o.PeakFraction * 100, "F0"), Mb(o.PeakRssBytes), Num(row.Peer?.TokensPerSecond, "F0"), Mb(row.Peer?.PeakRssBytes ?? 0),
-                Num(row.Ratio, "F2"));
+            st.AddRow(row.Model, $"{o.Params / 1e6:F2}M", o.Mode, $"{o.TokensPerSecond:F0}", $"{o.StepMs:F1}", $"{o.CpuMs:F1}", $"{o.GFlops:F1}",
+                Num(o.PeakFraction * 100, "F0"), Num(o.PeakFractionCpu * 100, "F0"), Mb(o.PeakRssBytes), Num(row.Peer?.TokensPerSecond, "F0"),
+                Num(row.Peer?.CpuMs, "F1"), Mb(row.Peer?.PeakRssBytes ?? 0), Num(row.Ratio, "F2"), Num(row.RatioCpu, "F2"));
         }
         foreach (var g in s.Steps.GroupBy(x => x.Model).Where(g => g.Count() > 1 && g.All(x => x.Peer is not null)))
         {
             var best = g.MaxBy(x => x.Ours.TokensPerSecond)!;
             var peerBest = g.MaxBy(x => x.Peer!.TokensPerSecond)!;
-            st.AddRow(g.Key, "", $"fastest: {best.Ours.Mode} vs {peerBest.Ours.Mode}", $"{best.Ours.TokensPerSecond:F0}", "", "", "", "",
-                $"{peerBest.Peer!.TokensPerSecond:F0}", "", $"{best.Ours.TokensPerSecond / peerBest.Peer.TokensPerSecond:F2}");
+            var bestCpu = g.MaxBy(x => x.Ours.TokensPerCpuSecond)!;
+            var peerBestCpu = g.MaxBy(x => x.Peer!.TokensPerCpuSecond)!;
+            st.AddRow(g.Key, "", $"fastest: {best.Ours.Mode} vs {peerBest.Ours.Mode}", $"{best.Ours.TokensPerSecond:F0}", "", "", "", "", "", "",
+                $"{peerBest.Peer!.TokensPerSecond:F0}", "", "", $"{best.Ours.TokensPerSecond / peerBest.Peer.TokensPerSecond:F2}",
+                $"{bestCpu.Ours.TokensPerCpuSecond / peerBestCpu.Peer!.TokensPerCpuSecond:F2}");
         }
         AnsiConsole.Write(st);
-        Console.WriteLine($"FLOPs per step = {s.FlopFormula}; % fp32 peak = achieved / the fp32 matmul peak above.");
+        Console.WriteLine($"FLOPs per step = {s.FlopFormula}; % fp32 peak = achieved / the fp32 matmul peak above; (CPU) columns use process CPU time instead of wall time.");
+        Console.WriteLine("FT/PyTorch = FactTrace tokens/s over the peer's, same model and mode (target >= 1.0); 'fastest' compares each side's fastest mode.");
 
         foreach (var row in s.Steps.Where(x => x.Ours.PhasesMs is not null))
         {
@@ -106,20 +112,22 @@ public static class BenchSuiteCommand
         if (s.Traces.Count > 0)
         {
             var tt = new Table { Title = new TableTitle("gradient trace: per example batch-1 forward+backward, sum |grad| into fp32 accumulators (GC every 16)") }
-                .AddColumns("model", "examples", "tokens/example", "fwd+bwd ms", "trace ms/example", "examples/s", "cost / fwd+bwd", "peak RSS MB", "peer examples/s", "peer cost", "FactTrace/PyTorch");
+                .AddColumns("model", "examples", "tokens/example", "fwd+bwd ms", "trace ms/example", "examples/s", "cost / fwd+bwd", "cost (CPU)", "peak RSS MB",
+                    "peer examples/s", "peer cost", "peer cost (CPU)", "FT/PyTorch", "FT/PyTorch (CPU)");
             foreach (var row in s.Traces)
             {
                 var o = row.Ours;
                 tt.AddRow(row.Model, $"{o.Examples}", $"{o.MeanTokens:F1}", $"{o.FwdBwdMs:F2}", $"{o.TraceMs:F2}", $"{o.ExamplesPerSecond:F1}", $"{o.CostRatio:F2}",
-                    Mb(o.PeakRssBytes), Num(row.Peer?.ExamplesPerSecond, "F1"), Num(row.Peer?.CostRatio, "F2"), Num(row.Ratio, "F2"));
+                    $"{o.CostRatioCpu:F2}", Mb(o.PeakRssBytes), Num(row.Peer?.ExamplesPerSecond, "F1"), Num(row.Peer?.CostRatio, "F2"),
+                    Num(row.Peer?.CostRatioCpu, "F2"), Num(row.Ratio, "F2"), Num(row.RatioCpu, "F2"));
             }
             AnsiConsole.Write(tt);
         }
         if (s.Eval is { } e)
         {
             var et = new Table { Title = new TableTitle("evaluation: tiny-neox, the default world's full evaluation set") }
-                .AddColumns("questions (QA-ID + QA-OOD + extraction)", "questions/s", "BIO probes", "BIOs/s", "seconds", "peak RSS MB");
-            et.AddRow($"{e.Questions}", $"{e.QuestionsPerSecond:F0}", $"{e.Bios}", $"{e.BiosPerSecond:F0}", $"{e.Seconds:F1}", Mb(e.PeakRssBytes));
+                .AddColumns("questions (QA-ID + QA-OOD + extraction)", "questions/s", "BIO probes", "BIOs/s", "seconds", "CPU seconds", "peak RSS MB");
+            et.AddRow($"{e.Questions}", $"{e.QuestionsPerSecond:F0}", $"{e.Bios}", $"{e.BiosPerSecond:F0}", $"{e.Seconds:F1}", $"{e.CpuSeconds:F1}", Mb(e.PeakRssBytes));
             AnsiConsole.Write(et);
         }
         Console.WriteLine($"suite: {s.Seconds:F0} s");

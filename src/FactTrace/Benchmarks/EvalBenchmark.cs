@@ -16,6 +16,7 @@ public static class EvalBenchmark
         public required int Bios { get; init; }
         public required double BiosPerSecond { get; init; }
         public required double Seconds { get; init; }
+        public double CpuSeconds { get; init; }
         public required long PeakRssBytes { get; init; }
     }
 
@@ -25,6 +26,7 @@ public static class EvalBenchmark
         evaluator.Answer(model, set.QaId.Take(256).ToList()); // warm-up
         using var noGrad = TorchSharp.torch.no_grad();
         model.eval();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var w = Stopwatch.StartNew();
         evaluator.Answer(model, set.QaId);
         evaluator.Answer(model, set.QaOod);
@@ -38,7 +40,7 @@ public static class EvalBenchmark
         return new Result
         {
             Questions = questions, QuestionsPerSecond = questions / qa, Bios = set.Bio.Count, BiosPerSecond = set.Bio.Count / bio,
-            Seconds = qa + bio, PeakRssBytes = Rss.Peak,
+            Seconds = qa + bio, PeakRssBytes = Rss.Peak, CpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds,
         };
     }
 }

@@ -114,6 +114,11 @@ public static class StepBenchmark
         public required double GFlops { get; init; }
         /// <summary>GFlops / the fp32 matmul peak measured in the same run (null when not measured).</summary>
         public double? PeakFraction { get; init; }
+        /// <summary>FLOPs per second of process CPU time, and its fraction of the matmul peak measured the same way.</summary>
+        public double GFlopsCpu { get; init; }
+        public double? PeakFractionCpu { get; init; }
+        /// <summary>Tokens per second of process CPU time: with one thread, the throughput of an unshared core.</summary>
+        public double TokensPerCpuSecond { get; init; }
         public required long PeakRssBytes { get; init; }
         /// <summary>Mean ms per phase over separately timed steps (see <see cref="Profile"/>), when asked for.</summary>
         public IReadOnlyDictionary<string, double>? PhasesMs { get; init; }
@@ -146,7 +151,7 @@ public static class StepBenchmark
     /// steps as the trainer does) of <paramref name="config"/> on <paramref name="rows"/>.
     /// </summary>
     public static Result Run(string name, ModelConfig config, StepMode mode, IReadOnlyList<EncodedExample> rows, Timing timing,
-        double? fp32PeakGFlops = null, bool phases = false)
+        double? fp32PeakGFlops = null, bool phases = false, double? fp32PeakGFlopsCpu = null)
     {
         Rss.ResetPeak();
         using var model = ModelFactory.Create(config, 0);
@@ -170,7 +175,9 @@ public static class StepBenchmark
         {
             Name = name, Mode = Name(mode), Params = model.ParameterCount(),
             MatmulParams = flops.MatmulParams, Rows = rows.Count, Seq = t, Steps = times.Count, StepMs = mean * 1000,
-            StepMsMedian = Timing.Median(times) * 1000, CpuMs = cpu * 1000, TokensPerSecond = rows.Sum(r => r.Length) / mean,
+            StepMsMedian = Timing.Median(times) * 1000, CpuMs = cpu * 1000,
+            GFlopsCpu = flops.PerStep / cpu / 1e9, PeakFractionCpu = fp32PeakGFlopsCpu is > 0 ? flops.PerStep / cpu / 1e9 / fp32PeakGFlopsCpu : null,
+            TokensPerCpuSecond = rows.Sum(r => r.Length) / cpu, TokensPerSecond = rows.Sum(r => r.Length) / mean,
             FlopsPerStep = flops.PerStep, GFlops = gflops, PeakFraction = fp32PeakGFlops is > 0 ? gflops / fp32PeakGFlops : null,
             PeakRssBytes = Rss.Peak, PhasesMs = profile,
         };

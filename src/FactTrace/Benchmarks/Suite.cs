@@ -31,20 +31,23 @@ public sealed record SuiteOptions
 }
 
 /// <summary>The PyTorch peer's numbers for one benchmark.</summary>
-public sealed record PeerStep(double TokensPerSecond, double StepMs, double StepMsMedian, int Steps, long PeakRssBytes);
+public sealed record PeerStep(double TokensPerSecond, double StepMs, double StepMsMedian, int Steps, long PeakRssBytes, double CpuMs, double TokensPerCpuSecond);
 
-public sealed record PeerTrace(double FwdBwdMs, double TraceMs, double ExamplesPerSecond, double CostRatio);
+public sealed record PeerTrace(double FwdBwdMs, double TraceMs, double ExamplesPerSecond, double CostRatio, double CostRatioCpu, double ExamplesPerCpuSecond);
 
 public sealed record StepRow(string Model, string Description, StepBenchmark.Result Ours, PeerStep? Peer)
 {
     /// <summary>FactTrace tokens/s over the peer's, same model and mode (target: at least 1.0).</summary>
     public double? Ratio => Peer is { TokensPerSecond: > 0 } p ? Ours.TokensPerSecond / p.TokensPerSecond : null;
+    /// <summary>The same ratio in tokens per CPU-second (steadier on a shared machine; equal to it on an idle one with one thread).</summary>
+    public double? RatioCpu => Peer is { TokensPerCpuSecond: > 0 } p ? Ours.TokensPerCpuSecond / p.TokensPerCpuSecond : null;
 }
 
 public sealed record TraceRow(string Model, TraceBenchmark.Result Ours, PeerTrace? Peer)
 {
     /// <summary>FactTrace examples/s over the peer's.</summary>
     public double? Ratio => Peer is { ExamplesPerSecond: > 0 } p ? Ours.ExamplesPerSecond / p.ExamplesPerSecond : null;
+    public double? RatioCpu => Peer is { ExamplesPerCpuSecond: > 0 } p ? Ours.ExamplesPerCpuSecond / p.ExamplesPerCpuSecond : null;
 }
 
 public sealed record SuiteResult
@@ -54,6 +57,8 @@ public sealed record SuiteResult
     public Matmul.Result? MatmulBf16 { get; init; }
     public double? PeerMatmulFp32GFlops { get; init; }
     public double? PeerMatmulBf16GFlops { get; init; }
+    public double? PeerMatmulFp32GFlopsCpu { get; init; }
+    public double? PeerMatmulBf16GFlopsCpu { get; init; }
     public string? PeerTorch { get; init; }
     public string? PeerMessage { get; init; }
     public required int WorldVocab { get; init; }
@@ -88,7 +93,7 @@ public static class Suite
         log($"matmul: fp32 {2048}^3 on {threads} threads");
         var mm32 = Matmul.Peak(2048, ScalarType.Float32);
         var mm16 = o.Bf16 ? Matmul.Peak(2048, ScalarType.BFloat16) : null;
-        double? peerMm32 = null, peerMm16 = null;
+        double? peerMm32 = null, peerMm16 = null, peerMm32Cpu = null, peerMm16Cpu = null;
         string? peerTorch = null;
         if (peer)
         {
@@ -98,7 +103,12 @@ public static class Suite
             peerTorch = r["torch"]?.GetValue<string>();
             var results = r["results"]!.AsArray();
             peerMm32 = Benchmarks.Peer.Get(results[0], "gflops");
-            if (o.Bf16) peerMm16 = Benchmarks.Peer.Get(results[1], "gflops");
+            peerMm32Cpu = Benchmarks.Peer.Get(results[0], "gflops_cpu");
+            if (o.Bf16)
+            {
+                peerMm16 = Benchmarks.Peer.Get(results[1], "gflops");
+                peerMm16Cpu = Benchmarks.Peer.Get(results[1], "gflops_cpu");
+            }
         }
 
         var rows = StepBenchmark.RandomRows(vocab, o.Rows, o.Seq);
@@ -111,7 +121,7 @@ public static class Suite
             foreach (var mode in modes)
             {
                 log($"step: {m.Name} {StepBenchmark.Name(mode)}");
-                var ours = StepBenchmark.Run(m.Name, m.Config, mode, data, o.Timing, mm32.GFlops, o.Phases);
+                var ours = StepBenchmark.Run(m.Name, m.Config, mode, data, o.Timing, mm32.GFlops, o.Phases, mm32.GFlopsCpu);
                 GC.Collect();
                 var peerMode = mode == StepMode.Fp32 ? "fp32" : "bf16";
                 if (peer && !peerByMode.ContainsKey(peerMode))
@@ -128,7 +138,8 @@ public static class Suite
                     var x = Benchmarks.Peer.Run(new JsonArray { task }, threads, o.PeerTimeout, log)["results"]![0];
                     peerByMode[peerMode] = new PeerStep(Benchmarks.Peer.Get(x, "tokens_per_s"), Benchmarks.Peer.Get(x, "step_ms"),
                         Benchmarks.Peer.Get(x, "step_ms_median"), (int)Benchmarks.Peer.Get(x, "steps"),
-                        (long)Benchmarks.Peer.Get(x, "peak_rss_kb") * 1024);
+                        (long)Benchmarks.Peer.Get(x, "peak_rss_kb") * 1024, Benchmarks.Peer.Get(x, "cpu_ms"),
+                        data.Sum(e => e.Length) / (Benchmarks.Peer.Get(x, "cpu_ms") / 1000));
                 }
                 steps.Add(new StepRow(m.Name, m.Description, ours, peerByMode.GetValueOrDefault(peerMode)));
             }
@@ -157,7 +168,8 @@ public static class Suite
                     ["kind"] = "trace", ["name"] = m.Name, ["config"] = Benchmarks.Peer.Config(m.Config), ["examples"] = Benchmarks.Peer.Rows(examples),
                 } }, threads, o.PeerTimeout, log)["results"]![0];
                 pt = new PeerTrace(Benchmarks.Peer.Get(r, "fwd_bwd_ms"), Benchmarks.Peer.Get(r, "trace_ms"),
-                    Benchmarks.Peer.Get(r, "examples_per_s"), Benchmarks.Peer.Get(r, "cost_ratio"));
+                    Benchmarks.Peer.Get(r, "examples_per_s"), Benchmarks.Peer.Get(r, "cost_ratio"),
+                    Benchmarks.Peer.Get(r, "cost_ratio_cpu"), Benchmarks.Peer.Get(r, "examples_per_cpu_s"));
             }
             traces.Add(new TraceRow(m.Name, ours, pt));
             GC.Collect();
@@ -176,6 +188,7 @@ public static class Suite
         {
             Machine = machine with { LoadAverageEnd = MachineInfo.LoadAverage() },
             MatmulFp32 = mm32, MatmulBf16 = mm16, PeerMatmulFp32GFlops = peerMm32, PeerMatmulBf16GFlops = peerMm16,
+            PeerMatmulFp32GFlopsCpu = peerMm32Cpu, PeerMatmulBf16GFlopsCpu = peerMm16Cpu,
             PeerTorch = peerTorch, PeerMessage = peerMessage, WorldVocab = vocab, FlopFormula = FlopFormula, Steps = steps,
             Traces = traces, Eval = eval, Seconds = clock.Elapsed.TotalSeconds,
         };

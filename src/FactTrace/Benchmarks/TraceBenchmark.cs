@@ -24,6 +24,9 @@ public static class TraceBenchmark
         public required double ExamplesPerSecond { get; init; }
         /// <summary>TraceMs / FwdBwdMs: the target is at most 1.2.</summary>
         public required double CostRatio { get; init; }
+        /// <summary>The same ratio in process CPU time (steadier on a shared machine).</summary>
+        public double CostRatioCpu { get; init; }
+        public double ExamplesPerCpuSecond { get; init; }
         public required long PeakRssBytes { get; init; }
     }
 
@@ -71,16 +74,23 @@ public static class TraceBenchmark
             Accumulate(model, accumulators, examples.Take(4).ToList());
             var plain = new List<double>();
             var traced = new List<double>();
+            var plainCpu = new List<double>();
+            var tracedCpu = new List<double>();
+            static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
             for (int r = 0; r < rounds; r++)
             {
                 GC.Collect();
+                var c = Cpu();
                 var w = Stopwatch.StartNew();
                 ForwardBackward(model, examples);
                 plain.Add(w.Elapsed.TotalSeconds);
+                plainCpu.Add(Cpu() - c);
                 GC.Collect();
+                c = Cpu();
                 w.Restart();
                 Accumulate(model, accumulators, examples);
                 traced.Add(w.Elapsed.TotalSeconds);
+                tracedCpu.Add(Cpu() - c);
             }
             double p = Timing.Median(plain), t = Timing.Median(traced);
             int n = examples.Count;
@@ -88,6 +98,7 @@ public static class TraceBenchmark
             {
                 Name = name, Examples = n, MeanTokens = examples.Average(e => e.Length), FwdBwdMs = p / n * 1000,
                 TraceMs = t / n * 1000, ExamplesPerSecond = n / t, CostRatio = t / p, PeakRssBytes = Rss.Peak,
+                CostRatioCpu = Timing.Median(tracedCpu) / Timing.Median(plainCpu), ExamplesPerCpuSecond = n / Timing.Median(tracedCpu),
             };
         }
         finally

@@ -71,6 +71,9 @@ public static class Attention
     /// <summary>Longest sequence for which bf16 causal attention takes <see cref="CausalMath"/> (it holds B*H*T*T scores).</summary>
     public const int MaxMathCausalLength = 256;
 
+    /// <summary>FACTTRACE_ATTENTION=fused: always the fused kernel (to measure against, or for memory).</summary>
+    static readonly bool FusedOnly = Environment.GetEnvironmentVariable("FACTTRACE_ATTENTION") == "fused";
+
     /// <summary>
     /// Causal attention as matrix products: softmax(q k^T / sqrt(hd) with the future masked) v. For bf16 and short
     /// sequences this is much faster than libtorch 2.10's fused CPU kernel (measured with `facttrace bench step --bf16`,
@@ -101,7 +104,7 @@ public static class Attention
             k = k.repeat_interleave(groups, dim: 1); // [B,H,T,hd]
             v = v.repeat_interleave(groups, dim: 1);
         }
-        var y = mask is null && q.dtype == ScalarType.BFloat16 && t <= MaxMathCausalLength
+        var y = mask is null && q.dtype == ScalarType.BFloat16 && t <= MaxMathCausalLength && !FusedOnly
             ? CausalMath(q, k, v)
             : mask is null
                 ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)
