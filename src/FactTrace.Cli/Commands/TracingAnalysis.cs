@@ -44,7 +44,7 @@ public sealed class TracingAnalysis : IAnalysis
         options.Validate();
         Directory.CreateDirectory(r.OutDir);
         var mask = Path.Combine(r.TraceDir, TraceFiles.Mask("shared", o.Rho));
-        AblateCommand.Run(r.WorldDir, r.ModelDir, r.ReferenceDir, mask, o.Rho, options, evalPeople: null, r.OutDir, force: true, out _);
+        AblateCommand.Run(r.WorldDir, r.ModelDir, r.ReferenceDir, mask, o.Rho, options, o.EvalPeople, r.OutDir, force: true, out _);
     }
 
     public void Graft(GraftRequest r, IProgress<string>? progress)
@@ -53,6 +53,6 @@ public sealed class TracingAnalysis : IAnalysis
         var options = new FactTrace.Interventions.GraftOptions { Sparsity = o.Sparsity, Steps = o.Steps, Lr = o.Lr, Seed = r.Seed };
         options.Validate();
         var shared = Path.Combine(r.TraceDir, TraceFiles.Mask("shared", o.Rho));
-        GraftCommand.Run(r.WorldDir, r.ModelDir, r.ReferenceDir, r.OutDir, options, shared, o.Rho, evalPeople: null, force: true);
+        GraftCommand.Run(r.WorldDir, r.ModelDir, r.ReferenceDir, r.OutDir, options, shared, o.Rho, o.EvalPeople, force: true);
     }
 }

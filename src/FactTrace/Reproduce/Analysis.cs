@@ -28,6 +28,8 @@ public sealed record AblateOptions
     public int Draws { get; init; } = 5;
     /// <summary>Heads in the top-heads / random-heads control.</summary>
     public int Heads { get; init; } = 4;
+    /// <summary>People per split evaluated after each reset (about 20 evaluations per model; null = everyone).</summary>
+    public int? EvalPeople { get; init; } = 100;
 }
 
 /// <summary>Options of the grafting stage.</summary>
@@ -39,6 +41,8 @@ public sealed record GraftOptions
     public double Lr { get; init; } = 1e-1;
     /// <summary>The rho of the shared set the graft is compared with.</summary>
     public double Rho { get; init; } = 0.01;
+    /// <summary>People per split in the graft's evaluations (null = everyone).</summary>
+    public int? EvalPeople { get; init; } = 100;
 }
 
 /// <summary>Trace one trained model. <see cref="OutDir"/> is trace/STRATEGY/ and must end up holding trace.json.</summary>
