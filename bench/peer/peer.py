@@ -173,6 +173,11 @@ class CausalLM(nn.Module):
 
 
 def peak_rss_kb():
+    """VmHWM. Not ru_maxrss: Linux carries the parent's RSS at exec into it, which would report FactTrace's."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 

@@ -112,13 +112,13 @@ public static class BenchSuiteCommand
         if (s.Traces.Count > 0)
         {
             var tt = new Table { Title = new TableTitle("gradient trace: per example batch-1 forward+backward, sum |grad| into fp32 accumulators (GC every 16)") }
-                .AddColumns("model", "examples", "tokens/example", "fwd+bwd ms", "trace ms/example", "examples/s", "cost / fwd+bwd", "cost (CPU)", "peak RSS MB",
+                .AddColumns("model", "examples", "tokens/example", "fwd+bwd ms", "trace ms/example", "examples/s", "cost / fwd+bwd", "cost (CPU)", "flat-buffer cost (CPU)", "peak RSS MB",
                     "peer examples/s", "peer cost", "peer cost (CPU)", "FT/PyTorch", "FT/PyTorch (CPU)");
             foreach (var row in s.Traces)
             {
                 var o = row.Ours;
                 tt.AddRow(row.Model, $"{o.Examples}", $"{o.MeanTokens:F1}", $"{o.FwdBwdMs:F2}", $"{o.TraceMs:F2}", $"{o.ExamplesPerSecond:F1}", $"{o.CostRatio:F2}",
-                    $"{o.CostRatioCpu:F2}", Mb(o.PeakRssBytes), Num(row.Peer?.ExamplesPerSecond, "F1"), Num(row.Peer?.CostRatio, "F2"),
+                    $"{o.CostRatioCpu:F2}", $"{o.FlatCostRatio:F2} ({o.FlatCostRatioCpu:F2})", Mb(o.PeakRssBytes), Num(row.Peer?.ExamplesPerSecond, "F1"), Num(row.Peer?.CostRatio, "F2"),
                     Num(row.Peer?.CostRatioCpu, "F2"), Num(row.Ratio, "F2"), Num(row.RatioCpu, "F2"));
             }
             AnsiConsole.Write(tt);

@@ -81,6 +81,7 @@ public static class Rss
     /// </summary>
     public static bool ResetPeak()
     {
+        IO.NativeAllocator.Trim(); // freed memory kept in the heap would otherwise count toward the next peak
         try
         {
             File.WriteAllText("/proc/self/clear_refs", "5");

@@ -27,6 +27,10 @@ public static class TraceBenchmark
         /// <summary>The same ratio in process CPU time (steadier on a shared machine).</summary>
         public double CostRatioCpu { get; init; }
         public double ExamplesPerCpuSecond { get; init; }
+        /// <summary>The flat-buffer loop (<see cref="AccumulateFlat"/>): ms per example and cost ratios.</summary>
+        public double FlatTraceMs { get; init; }
+        public double FlatCostRatio { get; init; }
+        public double FlatCostRatioCpu { get; init; }
         public required long PeakRssBytes { get; init; }
     }
 
@@ -49,6 +53,43 @@ public static class TraceBenchmark
         }
     }
 
+    /// <summary>
+    /// The same sums with every gradient a view of one flat buffer: autograd adds each example's gradient into the
+    /// views in place (a parameter that already has a gradient accumulates into it), so the sum of |grad| is three
+    /// ops per example (abs_, add_, zero_) instead of three per parameter, and no gradient tensor is allocated.
+    /// The accumulator is one flat fp32 tensor in <c>model.parameters()</c> order; the sums are bit-identical.
+    /// </summary>
+    public static void AccumulateFlat(CausalLM model, Tensor accumulator, IReadOnlyList<EncodedExample> examples, int padId = 0)
+    {
+        var parameters = model.parameters().ToList();
+        using var flat = zeros(parameters.Sum(p => p.numel()), dtype: ScalarType.Float32);
+        long offset = 0;
+        foreach (var p in parameters)
+        {
+            using var view = flat.narrow(0, offset, p.numel()).view(p.shape);
+            p.grad = view;
+            offset += p.numel();
+        }
+        try
+        {
+            for (int i = 0; i < examples.Count; i++)
+            {
+                using (var scope = NewDisposeScope())
+                {
+                    using var batch = Batch.Collate([examples[i]], padId);
+                    Loss.NextToken(model, batch).backward();
+                    using (no_grad()) accumulator.add_(flat.abs_());
+                    flat.zero_();
+                }
+                if (i % 16 == 15) GC.Collect();
+            }
+        }
+        finally
+        {
+            foreach (var p in parameters) p.grad = null;
+        }
+    }
+
     /// <summary>Forward + backward of each example, gradients dropped: the floor a trace is measured against.</summary>
     public static void ForwardBackward(CausalLM model, IReadOnlyList<EncodedExample> examples, int padId = 0)
     {
@@ -68,10 +109,15 @@ public static class TraceBenchmark
         Rss.ResetPeak();
         model.train();
         var accumulators = model.parameters().Select(p => zeros_like(p, dtype: ScalarType.Float32).DetachFromDisposeScope()).ToList();
+        var flatAccumulator = zeros(model.parameters().Sum(p => p.numel()), dtype: ScalarType.Float32).DetachFromDisposeScope();
+        accumulators.Add(flatAccumulator);
         try
         {
             ForwardBackward(model, examples.Take(4).ToList());
             Accumulate(model, accumulators, examples.Take(4).ToList());
+            AccumulateFlat(model, flatAccumulator, examples.Take(4).ToList());
+            var flatWall = new List<double>();
+            var flatCpu = new List<double>();
             var plain = new List<double>();
             var traced = new List<double>();
             var plainCpu = new List<double>();
@@ -91,6 +137,12 @@ public static class TraceBenchmark
                 Accumulate(model, accumulators, examples);
                 traced.Add(w.Elapsed.TotalSeconds);
                 tracedCpu.Add(Cpu() - c);
+                GC.Collect();
+                c = Cpu();
+                w.Restart();
+                AccumulateFlat(model, flatAccumulator, examples);
+                flatWall.Add(w.Elapsed.TotalSeconds);
+                flatCpu.Add(Cpu() - c);
             }
             double p = Timing.Median(plain), t = Timing.Median(traced);
             int n = examples.Count;
@@ -99,6 +151,8 @@ public static class TraceBenchmark
                 Name = name, Examples = n, MeanTokens = examples.Average(e => e.Length), FwdBwdMs = p / n * 1000,
                 TraceMs = t / n * 1000, ExamplesPerSecond = n / t, CostRatio = t / p, PeakRssBytes = Rss.Peak,
                 CostRatioCpu = Timing.Median(tracedCpu) / Timing.Median(plainCpu), ExamplesPerCpuSecond = n / Timing.Median(tracedCpu),
+                FlatTraceMs = Timing.Median(flatWall) / n * 1000, FlatCostRatio = Timing.Median(flatWall) / p,
+                FlatCostRatioCpu = Timing.Median(flatCpu) / Timing.Median(plainCpu),
             };
         }
         finally

@@ -62,4 +62,22 @@ public class BenchmarkTests
         using var batch = Batch.Collate(rows, 0);
         Assert.Equal(36, batch.Tokens);
     }
+
+    [Fact]
+    public void FlatBufferTraceLoopGivesTheSameSumsAsThePerParameterLoop()
+    {
+        var w = FactTrace.Tests.Training.TrainingFixture.World();
+        using var model = FactTrace.Tests.Training.TrainingFixture.Model(w);
+        var examples = ExampleEncoder.FromWorld(w, w.Tokenizer).Bio.Take(5).ToList();
+        var parameters = model.parameters().ToList();
+        var perParameter = parameters.Select(p => zeros_like(p)).ToList();
+        using var flat = zeros(parameters.Sum(p => p.numel()));
+        TraceBenchmark.Accumulate(model, perParameter, examples, w.Tokenizer.PadId);
+        TraceBenchmark.AccumulateFlat(model, flat, examples, w.Tokenizer.PadId);
+        using var expected = cat(perParameter.Select(t => t.flatten()).ToList(), 0);
+        Assert.True(expected.sum().item<float>() > 0);
+        Assert.True(FactTrace.Tests.Models.ModelTestKit.BitEqual(expected, flat), "flat sums differ from per-parameter sums");
+        Assert.All(parameters, p => Assert.Null(p.grad));
+        foreach (var t in perParameter) t.Dispose();
+    }
 }

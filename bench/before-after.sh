@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Before/after of the optimisations on the perf branch, interleaved in one run (the same binary; the earlier code
+# paths are kept behind switches): before = glibc malloc defaults, bf16 through the bf16 shadow model with the fused
+# attention kernel; after = the defaults (NativeAllocator, bf16 autocast with matmul attention).
+# Usage: bench/before-after.sh [threads] [steps]    (run from the repository root after `dotnet build`)
+set -euo pipefail
+threads=${1:-1}
+steps=${2:-10}
+F="dotnet src/FactTrace.Cli/bin/Debug/net10.0/linux-x64/facttrace.dll"
+cpu() { grep -E 'full step \(' | awk -F'│' '{gsub(/ /,"",$5); print $5}'; }
+wall() { grep -E 'full step \(' | awk -F'│' '{gsub(/ /,"",$3); print $3}'; }
+printf "%-12s %-5s %12s %12s %12s %12s %8s %s\n" model mode before_cpu after_cpu before_wall after_wall speedup load
+for model in tiny-neox neox-6x256 pythia-14m pythia-70m tiny-llama; do
+  for mode in fp32 bf16; do
+    if [ $mode = fp32 ]; then bm=""; am=""; else bm="--bf16-shadow"; am="--bf16"; fi
+    b=$(FACTTRACE_MALLOC=default FACTTRACE_ATTENTION=fused $F bench step --model $model --vocab 2514 --threads $threads --steps $steps --full-only $bm)
+    a=$($F bench step --model $model --vocab 2514 --threads $threads --steps $steps --full-only $am)
+    bc=$(echo "$b" | cpu); ac=$(echo "$a" | cpu); bw=$(echo "$b" | wall); aw=$(echo "$a" | wall)
+    printf "%-12s %-5s %12s %12s %12s %12s %8.2f %s\n" $model $mode $bc $ac $bw $aw $(echo "$bc / $ac" | bc -l) "$(cut -d' ' -f1 /proc/loadavg)"
+  done
+done
