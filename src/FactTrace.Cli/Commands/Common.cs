@@ -106,6 +106,17 @@ public static class Common
                 Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {title}: {Line(p)}");
             }));
         }
+        return WithBar<T, TrainProgress>(title, work, (task, p) =>
+        {
+            task.MaxValue = Math.Max(1, p.TotalSteps);
+            task.Value = p.Step;
+            task.Description = Markup.Escape($"{title} {Line(p)}");
+        });
+    }
+
+    /// <summary>A Spectre progress bar that <paramref name="update"/> moves for each report of <paramref name="work"/>.</summary>
+    static T WithBar<T, TP>(string title, Func<IProgress<TP>, T> work, Action<ProgressTask, TP> update)
+    {
         T result = default!;
         AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(),
@@ -113,12 +124,7 @@ public static class Common
             .Start(ctx =>
             {
                 var task = ctx.AddTask(title);
-                result = work(new Sync<TrainProgress>(p =>
-                {
-                    task.MaxValue = Math.Max(1, p.TotalSteps);
-                    task.Value = p.Step;
-                    task.Description = Markup.Escape($"{title} {Line(p)}");
-                }));
+                result = work(new Sync<TP>(p => update(task, p)));
                 task.Value = task.MaxValue;
             });
         return result;
@@ -142,21 +148,11 @@ public static class Common
                 Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {title}: {Line(p)}");
             }));
         }
-        T result = default!;
-        AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(),
-                new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask(title);
-                result = work(new Sync<WorkProgress>(p =>
-                {
-                    task.MaxValue = Math.Max(1, p.Total);
-                    task.Value = Math.Min(p.Done, task.MaxValue);
-                    task.Description = Markup.Escape($"{title}: {p.Task}");
-                }));
-                task.Value = task.MaxValue;
-            });
-        return result;
+        return WithBar<T, WorkProgress>(title, work, (task, p) =>
+        {
+            task.MaxValue = Math.Max(1, p.Total);
+            task.Value = Math.Min(p.Done, task.MaxValue);
+            task.Description = Markup.Escape($"{title}: {p.Task}");
+        });
     }
 }
