@@ -22,6 +22,10 @@ public sealed record SuiteOptions
     public bool PublishedVocab { get; init; } = true;
     public IReadOnlyList<string> TraceModels { get; init; } = ["tiny-neox", "neox-6x256"];
     public int TraceExamples { get; init; } = 64;
+    /// <summary>GC.Collect every this many examples in the trace loop (0 = never).</summary>
+    public int TraceGcEvery { get; init; } = 16;
+    /// <summary>The generation those collections collect (2 = full, as the tracer).</summary>
+    public int TraceGcGeneration { get; init; } = 2;
     public bool Eval { get; init; } = true;
     public bool Peer { get; init; }
     public bool InstallPeer { get; init; } = true;
@@ -158,8 +162,9 @@ public static class Suite
             var m = BenchModels.Resolve(name, vocab);
             log($"trace: {m.Name}, {examples.Count} examples");
             TraceBenchmark.Result ours;
+            TraceBenchmark.GcGeneration = o.TraceGcGeneration;
             using (var model = ModelFactory.Create(m.Config, 0))
-                ours = TraceBenchmark.Run(m.Name, model, examples);
+                ours = TraceBenchmark.Run(m.Name, model, examples, gcEvery: o.TraceGcEvery);
             PeerTrace? pt = null;
             if (peer)
             {
