@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using FactTrace.Evaluation;
 using FactTrace.Models;
 using FactTrace.Reproduce;
@@ -59,10 +60,10 @@ public sealed record SuiteResult
     public required MachineInfo Machine { get; init; }
     public required Matmul.Result MatmulFp32 { get; init; }
     public Matmul.Result? MatmulBf16 { get; init; }
-    public double? PeerMatmulFp32GFlops { get; init; }
-    public double? PeerMatmulBf16GFlops { get; init; }
-    public double? PeerMatmulFp32GFlopsCpu { get; init; }
-    public double? PeerMatmulBf16GFlopsCpu { get; init; }
+    [JsonPropertyName("peer_matmul_fp32_gflops")] public double? PeerMatmulFp32GFlops { get; init; }
+    [JsonPropertyName("peer_matmul_bf16_gflops")] public double? PeerMatmulBf16GFlops { get; init; }
+    [JsonPropertyName("peer_matmul_fp32_gflops_cpu")] public double? PeerMatmulFp32GFlopsCpu { get; init; }
+    [JsonPropertyName("peer_matmul_bf16_gflops_cpu")] public double? PeerMatmulBf16GFlopsCpu { get; init; }
     public string? PeerTorch { get; init; }
     public string? PeerMessage { get; init; }
     public required int WorldVocab { get; init; }
