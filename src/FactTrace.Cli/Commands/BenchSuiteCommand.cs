@@ -74,7 +74,9 @@ public static class BenchSuiteCommand
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
         var m = s.Machine;
         Console.WriteLine($"machine: {m.Cpu} [{m.CpuFeatures}], {m.Cores} cores, torch threads {m.TorchThreads}; {m.LibTorch} via TorchSharp {m.TorchSharp}; {m.DotNet}");
-        Console.WriteLine($"load average (1 min): {m.LoadAverageStart:F2} at start, {m.LoadAverageEnd:F2} at end{(Math.Max(m.LoadAverageStart, m.LoadAverageEnd ?? 0) > 1.5 ? "  (CONTENDED: other work shared the CPU)" : "")}");
+        // The end value counts this run's own threads; only the start says whether other work was running.
+        Console.WriteLine($"load average (1 min): {m.LoadAverageStart:F2} at start, {m.LoadAverageEnd:F2} at end (includes this run)" +
+                          (m.LoadAverageStart > 1.5 ? "  CONTENDED: other work shared the CPU; trust the (CPU) columns more than wall time" : ""));
         if (s.PeerTorch is not null) Console.WriteLine($"peer: PyTorch {s.PeerTorch} (Debian python3-torch, OpenBLAS pthread, OPENBLAS_CORETYPE=SkylakeX), same threads");
         else if (s.PeerMessage is not null) Console.WriteLine($"peer: not run: {s.PeerMessage}");
 
