@@ -19,13 +19,16 @@ public static class BenchSuiteCommand
         var noBf16 = new Option<bool>("--no-bf16") { Description = "fp32 only." };
         var noPublished = new Option<bool>("--no-published-vocab") { Description = "Skip the Pythia shapes with the published 50,304-token vocabulary." };
         var traceExamples = new Option<int>("--trace-examples") { Description = "Examples in the gradient-trace benchmark.", DefaultValueFactory = _ => 64 };
+        var traceGc = new Option<int>("--trace-gc-every") { Description = "GC.Collect every N examples in the trace loop (0 = never).", DefaultValueFactory = _ => 16 };
+        var traceGcGen = new Option<int>("--trace-gc-generation") { Description = "Generation of those collections (2 = full, as the tracer; 0 = youngest only).", DefaultValueFactory = _ => 2 };
+        traceGcGen.Validators.Add(v => { if (v.GetValue(traceGcGen) is < 0 or > 2) v.AddError("--trace-gc-generation must be 0, 1 or 2"); });
         var noTrace = new Option<bool>("--no-trace") { Description = "Skip the gradient-trace benchmark." };
         var noEval = new Option<bool>("--no-eval") { Description = "Skip the evaluation benchmark." };
         var phases = new Option<bool>("--phases") { Description = "Also profile each step (ms per phase: forward, backward, AdamW, ...)." };
         var threads = Common.Threads();
         var cmd = new Command("suite", "Training step (fp32, bf16) for five model sizes, FLOP/s vs this machine's matmul peak, gradient trace, evaluation, peak RSS; --peer compares with PyTorch.");
         cmd.Aliases.Add("all");
-        foreach (var o in new Option[] { models, peer, noInstall, json, seconds, minSteps, noBf16, noPublished, traceExamples, noTrace, noEval, phases, threads })
+        foreach (var o in new Option[] { models, peer, noInstall, json, seconds, minSteps, noBf16, noPublished, traceExamples, traceGc, traceGcGen, noTrace, noEval, phases, threads })
             cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
@@ -44,6 +47,8 @@ public static class BenchSuiteCommand
                 Bf16 = !r.GetValue(noBf16),
                 PublishedVocab = !r.GetValue(noPublished),
                 TraceExamples = Cli.Positive(r, traceExamples),
+                TraceGcEvery = r.GetValue(traceGc),
+                TraceGcGeneration = r.GetValue(traceGcGen),
                 TraceModels = r.GetValue(noTrace) ? [] : names is null ? ["tiny-neox", "neox-6x256"] : names.Where(n => n.Contains("neox")).Take(2).ToList(),
                 Eval = !r.GetValue(noEval),
                 Phases = r.GetValue(phases),
@@ -69,7 +74,9 @@ public static class BenchSuiteCommand
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
         var m = s.Machine;
         Console.WriteLine($"machine: {m.Cpu} [{m.CpuFeatures}], {m.Cores} cores, torch threads {m.TorchThreads}; {m.LibTorch} via TorchSharp {m.TorchSharp}; {m.DotNet}");
-        Console.WriteLine($"load average (1 min): {m.LoadAverageStart:F2} at start, {m.LoadAverageEnd:F2} at end{(Math.Max(m.LoadAverageStart, m.LoadAverageEnd ?? 0) > 1.5 ? "  (CONTENDED: other work shared the CPU)" : "")}");
+        // The end value counts this run's own threads; only the start says whether other work was running.
+        Console.WriteLine($"load average (1 min): {m.LoadAverageStart:F2} at start, {m.LoadAverageEnd:F2} at end (includes this run)" +
+                          (m.LoadAverageStart > 1.5 ? "  CONTENDED: other work shared the CPU; trust the (CPU) columns more than wall time" : ""));
         if (s.PeerTorch is not null) Console.WriteLine($"peer: PyTorch {s.PeerTorch} (Debian python3-torch, OpenBLAS pthread, OPENBLAS_CORETYPE=SkylakeX), same threads");
         else if (s.PeerMessage is not null) Console.WriteLine($"peer: not run: {s.PeerMessage}");
 

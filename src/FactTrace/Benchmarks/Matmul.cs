@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
 namespace FactTrace.Benchmarks;
@@ -7,7 +8,8 @@ namespace FactTrace.Benchmarks;
 public static class Matmul
 {
     /// <param name="GFlopsCpu">FLOPs per second of process CPU time (all threads): the steadier number on a shared machine.</param>
-    public sealed record Result(int N, string DType, int Threads, double GFlops, double GFlopsMedian, int Reps, double GFlopsCpu);
+    public sealed record Result(int N, string DType, int Threads, [property: JsonPropertyName("gflops")] double GFlops,
+        [property: JsonPropertyName("gflops_median")] double GFlopsMedian, int Reps, [property: JsonPropertyName("gflops_cpu")] double GFlopsCpu);
 
     /// <summary>Best and median GFLOP/s over repetitions lasting at least <paramref name="minSeconds"/>.</summary>
     public static Result Peak(int n = 2048, ScalarType dtype = ScalarType.Float32, double minSeconds = 1.5)

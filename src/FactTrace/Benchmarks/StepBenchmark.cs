@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using FactTrace.Models;
 using FactTrace.Training;
 using static TorchSharp.torch;
@@ -111,11 +112,11 @@ public static class StepBenchmark
         public double CpuMs { get; init; }
         public required double TokensPerSecond { get; init; }
         public required double FlopsPerStep { get; init; }
-        public required double GFlops { get; init; }
+        [JsonPropertyName("gflops")] public required double GFlops { get; init; }
         /// <summary>GFlops / the fp32 matmul peak measured in the same run (null when not measured).</summary>
         public double? PeakFraction { get; init; }
         /// <summary>FLOPs per second of process CPU time, and its fraction of the matmul peak measured the same way.</summary>
-        public double GFlopsCpu { get; init; }
+        [JsonPropertyName("gflops_cpu")] public double GFlopsCpu { get; init; }
         public double? PeakFractionCpu { get; init; }
         /// <summary>Tokens per second of process CPU time: with one thread, the throughput of an unshared core.</summary>
         public double TokensPerCpuSecond { get; init; }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using FactTrace.Evaluation;
 using FactTrace.Models;
 using FactTrace.Reproduce;
@@ -22,6 +23,10 @@ public sealed record SuiteOptions
     public bool PublishedVocab { get; init; } = true;
     public IReadOnlyList<string> TraceModels { get; init; } = ["tiny-neox", "neox-6x256"];
     public int TraceExamples { get; init; } = 64;
+    /// <summary>GC.Collect every this many examples in the trace loop (0 = never).</summary>
+    public int TraceGcEvery { get; init; } = 16;
+    /// <summary>The generation those collections collect (2 = full, as the tracer).</summary>
+    public int TraceGcGeneration { get; init; } = 2;
     public bool Eval { get; init; } = true;
     public bool Peer { get; init; }
     public bool InstallPeer { get; init; } = true;
@@ -55,10 +60,10 @@ public sealed record SuiteResult
     public required MachineInfo Machine { get; init; }
     public required Matmul.Result MatmulFp32 { get; init; }
     public Matmul.Result? MatmulBf16 { get; init; }
-    public double? PeerMatmulFp32GFlops { get; init; }
-    public double? PeerMatmulBf16GFlops { get; init; }
-    public double? PeerMatmulFp32GFlopsCpu { get; init; }
-    public double? PeerMatmulBf16GFlopsCpu { get; init; }
+    [JsonPropertyName("peer_matmul_fp32_gflops")] public double? PeerMatmulFp32GFlops { get; init; }
+    [JsonPropertyName("peer_matmul_bf16_gflops")] public double? PeerMatmulBf16GFlops { get; init; }
+    [JsonPropertyName("peer_matmul_fp32_gflops_cpu")] public double? PeerMatmulFp32GFlopsCpu { get; init; }
+    [JsonPropertyName("peer_matmul_bf16_gflops_cpu")] public double? PeerMatmulBf16GFlopsCpu { get; init; }
     public string? PeerTorch { get; init; }
     public string? PeerMessage { get; init; }
     public required int WorldVocab { get; init; }
@@ -158,8 +163,9 @@ public static class Suite
             var m = BenchModels.Resolve(name, vocab);
             log($"trace: {m.Name}, {examples.Count} examples");
             TraceBenchmark.Result ours;
+            TraceBenchmark.GcGeneration = o.TraceGcGeneration;
             using (var model = ModelFactory.Create(m.Config, 0))
-                ours = TraceBenchmark.Run(m.Name, model, examples);
+                ours = TraceBenchmark.Run(m.Name, model, examples, gcEvery: o.TraceGcEvery);
             PeerTrace? pt = null;
             if (peer)
             {

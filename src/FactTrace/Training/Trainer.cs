@@ -202,7 +202,7 @@ public sealed class Trainer
                 }
                 if (evaluate is not null && options.EvalEvery > 0 && (state.Epoch + 1) % options.EvalEvery == 0
                     && state.Epoch + 1 < stage.Epochs)
-                    LogEval(state, stage, evaluate(model, full: false));
+                    LogEval(state, stage, EvaluateAndTrim(full: false));
             }
 
             // The end of a stage that is not the last: its HF checkpoint, a curve point, and (two-stage) the
@@ -212,7 +212,7 @@ public sealed class Trainer
                 HfCheckpoint.Save(model, Path.Combine(outDir, stage.Name), tokenizer, force: true);
                 if (evaluate is not null)
                 {
-                    var atEnd = evaluate(model, full: stage.Name == "stage1");
+                    var atEnd = EvaluateAndTrim(full: stage.Name == "stage1");
                     if (stage.Name == "stage1") state.BioMemorizationStage1 = atEnd.BioMemorization;
                     state.Epoch = stage.Epochs - 1;
                     LogEval(state, stage, atEnd);
@@ -229,7 +229,7 @@ public sealed class Trainer
         EvalResult? result = null;
         if (evaluate is not null)
         {
-            result = evaluate(model, full: true) with { BioMemorizationStage1 = state.BioMemorizationStage1 };
+            result = EvaluateAndTrim(full: true) with { BioMemorizationStage1 = state.BioMemorizationStage1 };
             LogEval(state, stages[^1], result, final: true);
             AtomicFile.WriteAllText(EvalPath, JsonSerializer.Serialize(result, Json.Indented));
         }
@@ -250,6 +250,17 @@ public sealed class Trainer
                 if (!double.IsFinite(norm))
                     throw new FactTraceException($"gradient norm is {norm} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
             });
+
+    /// <summary>
+    /// An evaluation, then the native heap trimmed: evaluation batches are larger than training steps, and the heap
+    /// would otherwise keep their freed memory (RSS grew by steps at each evaluation; see NativeAllocator).
+    /// </summary>
+    EvalResult EvaluateAndTrim(bool full)
+    {
+        var r = evaluate!(model, full);
+        NativeAllocator.Trim();
+        return r;
+    }
 
     /// <summary>Weight decay on weight matrices only: not on norms, biases or the input embedding.</summary>
     IEnumerable<AdamW.Group> ParameterGroups()
