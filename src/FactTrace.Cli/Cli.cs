@@ -23,7 +23,7 @@ public static class Cli
         {
             // Prefer the error that names the offending token over "required command was not provided".
             var first = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized")) ?? parsed.Errors[0];
-            stderr.WriteLine($"error: {first.Message} (see 'facttrace --help')");
+            stderr.WriteLine($"error: {OptionOf(first)}{OneLine(first.Message)} (see 'facttrace --help')");
             return UsageError;
         }
         var verbose = parsed.GetValue(Verbose);
@@ -51,7 +51,15 @@ public static class Cli
         }
     }
 
-    static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+    /// <summary>"--name: " when the error belongs to an option's value, so the line names the option.</summary>
+    static string OptionOf(System.CommandLine.Parsing.ParseError e) => e.SymbolResult switch
+    {
+        System.CommandLine.Parsing.OptionResult o => $"{o.Option.Name}: ",
+        System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult o } => $"{o.Option.Name}: ",
+        _ => "",
+    };
+
+    static string OneLine(string s) => System.Text.RegularExpressions.Regex.Replace(s, @"\s*[\r\n]+\s*", " ").Trim();
 
     /// <summary>Checks a numeric option is positive; a usage error naming the option otherwise.</summary>
     public static int Positive(ParseResult r, Option<int> o)

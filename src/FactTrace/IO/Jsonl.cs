@@ -37,7 +37,7 @@ public static class Jsonl
         var n = 0;
         try
         {
-            using var reader = new StreamReader(path, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, 1 << 16);
+            using var reader = new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: false, 1 << 16);
             while (reader.ReadLine() is { } line)
             {
                 n++;
@@ -55,11 +55,33 @@ public static class Jsonl
                 items.Add(item);
             }
         }
+        catch (DecoderFallbackException)
+        {
+            // The decoder works ahead of the line being parsed: find the line with the bad bytes.
+            throw Fail(path, FirstInvalidUtf8Line(path), "not valid UTF-8");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new FactTraceException($"'{path}' cannot be read ({e.Message})");
         }
         return items;
+    }
+
+    /// <summary>UTF-8 without a byte-order mark that throws on invalid bytes instead of replacing them.</summary>
+    public static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The 1-based number of the first line of <paramref name="path"/> that is not valid UTF-8 (0 if none).</summary>
+    public static int FirstInvalidUtf8Line(string path)
+    {
+        var bytes = File.ReadAllBytes(path).AsSpan();
+        for (int n = 1; ; n++)
+        {
+            var end = bytes.IndexOf((byte)'\n');
+            var line = end < 0 ? bytes : bytes[..end];
+            if (!System.Text.Unicode.Utf8.IsValid(line)) return n;
+            if (end < 0) return 0;
+            bytes = bytes[(end + 1)..];
+        }
     }
 
     static FactTraceException Fail(string path, int line, string why) => new($"{path} line {line}: {why}");

@@ -35,11 +35,14 @@ public static class TrainRun
         using var model = source.Model;
         var initDir = Path.Combine(outDir, "init");
         if (source.Fresh && !HfCheckpoint.IsCheckpointFolder(initDir)) HfCheckpoint.Save(model, initDir, source.Tokenizer, force: true);
-        AtomicFile.WriteAllText(Path.Combine(outDir, "train.json"), Json.Serialize(new
-        {
-            world = Path.GetFullPath(worldDir), model = modelSpec, reference = source.Fresh ? "init" : Path.GetFullPath(modelSpec),
-            options, threads = TorchSharp.torch.get_num_threads(),
-        }));
+        // A resume keeps the train.json of the run it continues: the trainer refuses a state of other options, and a
+        // refused resume must leave the folder as it was.
+        if (!resume)
+            AtomicFile.WriteAllText(Path.Combine(outDir, "train.json"), Json.Serialize(new
+            {
+                world = Path.GetFullPath(worldDir), model = modelSpec, reference = source.Fresh ? "init" : Path.GetFullPath(modelSpec),
+                options, threads = TorchSharp.torch.get_num_threads(),
+            }));
 
         var data = ExampleEncoder.FromWorld(world, source.Tokenizer, options.QaLossAllTokens);
         var full = EvalSetBuilder.Build(world, source.Tokenizer);

@@ -65,7 +65,8 @@ public sealed class FactWorld
     /// </summary>
     public static FactWorld Load(string dir)
     {
-        if (!Directory.Exists(dir)) throw new FactTraceException($"world folder '{dir}' not found");
+        if (File.Exists(dir)) throw FactTraceException.Usage($"world folder '{dir}' is a file; pass the folder that holds world.json");
+        if (!Directory.Exists(dir)) throw FactTraceException.Usage($"world folder '{dir}' not found");
         var info = ReadInfo(Path.Combine(dir, InfoFile));
         var c = info.Counts;
 
