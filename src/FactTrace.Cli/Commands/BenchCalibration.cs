@@ -28,7 +28,7 @@ public static class BenchCalibration
         cmd.SetAction(r =>
         {
             Common.SetThreads(r.GetValue(threads));
-            var p = Presets.Get(r.GetValue(preset)!);
+            var p = Presets.Load(r.GetValue(preset)!);
             if (p.NeedsModel) throw IO.FactTraceException.Usage($"--preset {p.Name} fine-tunes a downloaded model; calibration is for the from-scratch presets");
             var dir = r.GetValue(output)!;
             var s = r.GetValue(seed);

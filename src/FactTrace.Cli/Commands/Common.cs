@@ -89,12 +89,22 @@ public static class Common
     }
 
     /// <summary>A progress bar on a terminal; plain lines every 15 s otherwise (logs, CI, pipes).</summary>
-    public static T WithTrainProgress<T>(string title, Func<IProgress<TrainProgress>, T> work)
+    /// <summary>
+    /// True while several stages run side by side (reproduce --jobs): progress is printed as lines, since one live
+    /// display cannot be shared by two threads.
+    /// </summary>
+    public static bool LinesOnly { get; set; }
+
+    /// <summary>The name progress lines carry on this thread of work (e.g. "ablate/mixed"), instead of the verb's.</summary>
+    public static readonly AsyncLocal<string?> Label = new();
+
+    public static T WithTrainProgress<T>(string title, Func<IProgress<TrainProgress>, T> work, bool linesOnly = false)
     {
+        linesOnly |= LinesOnly;
         static string Line(TrainProgress p) =>
             $"{p.Stage} epoch {p.Epoch + 1}/{p.Epochs} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.Lr:G3} {p.TokensPerSecond:F0} tok/s";
 
-        if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
+        if (linesOnly || !AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
         {
             var clock = Stopwatch.StartNew();
             var last = TimeSpan.FromSeconds(-15);
@@ -134,7 +144,8 @@ public static class Common
     public static T WithProgress<T>(string title, Func<IProgress<WorkProgress>, T> work)
     {
         static string Line(WorkProgress p) => $"{p.Task} {p.Done}/{p.Total}";
-        if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
+        title = Label.Value ?? title;
+        if (LinesOnly || !AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
         {
             var clock = Stopwatch.StartNew();
             var last = TimeSpan.FromSeconds(-15);

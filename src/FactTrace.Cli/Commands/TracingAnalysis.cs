@@ -14,8 +14,13 @@ public sealed class TracingAnalysis : IAnalysis
     public bool IsAvailable => true;
     public string Version => "tracing-1";
 
+    /// <summary>"trace/mixed" for OUT/trace/mixed: what the progress lines of a stage are called.</summary>
+    static string StageName(string outDir) =>
+        $"{Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(outDir).TrimEnd('/')))}/{Path.GetFileName(Path.GetFullPath(outDir).TrimEnd('/'))}";
+
     public void Trace(TraceRequest r, IProgress<string>? progress)
     {
+        Common.Label.Value = StageName(r.OutDir);
         var o = r.Options;
         var options = new FactTrace.Tracing.TraceOptions
         {
@@ -33,6 +38,7 @@ public sealed class TracingAnalysis : IAnalysis
 
     public void Ablate(AblateRequest r, IProgress<string>? progress)
     {
+        Common.Label.Value = StageName(r.OutDir);
         var o = r.Options;
         var options = new AblationOptions
         {
@@ -49,6 +55,7 @@ public sealed class TracingAnalysis : IAnalysis
 
     public void Graft(GraftRequest r, IProgress<string>? progress)
     {
+        Common.Label.Value = StageName(r.OutDir);
         var o = r.Options;
         var options = new FactTrace.Interventions.GraftOptions { Sparsity = o.Sparsity, Steps = o.Steps, Lr = o.Lr, Seed = r.Seed };
         options.Validate();

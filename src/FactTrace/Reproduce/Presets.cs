@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using FactTrace.IO;
 using FactTrace.Models;
@@ -99,6 +101,50 @@ public static class Presets
     ];
 
     public static IReadOnlyList<string> Names => [.. All.Select(p => p.Name)];
+
+    /// <summary>
+    /// A preset by name, or read from a JSON file (a path ending in .json): the fields of manifest.json's "options", any
+    /// left out keeping the tiny preset's values, unknown fields refused. A researcher's own experiment in one file.
+    /// </summary>
+    public static Preset Load(string nameOrFile)
+    {
+        if (!nameOrFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return Get(nameOrFile);
+        var file = nameOrFile;
+        if (!File.Exists(file)) throw FactTraceException.Usage($"--preset file '{file}' not found");
+        JsonObject overrides;
+        try
+        {
+            overrides = JsonNode.Parse(File.ReadAllText(file, Jsonl.StrictUtf8)) as JsonObject
+                        ?? throw FactTraceException.Usage($"--preset file '{file}' does not hold a JSON object");
+        }
+        catch (Exception e) when (e is JsonException or System.Text.DecoderFallbackException)
+        {
+            throw FactTraceException.Usage($"--preset file '{file}' is not valid JSON: {e.Message.Split('\n')[0].Trim()}");
+        }
+        var merged = JsonSerializer.SerializeToNode(Tiny, Json.Line)!.AsObject();
+        Merge(merged, overrides);
+        merged["name"] ??= Path.GetFileNameWithoutExtension(file);
+        try
+        {
+            return merged.Deserialize<Preset>(FileOptions) ?? throw FactTraceException.Usage($"--preset file '{file}' is null");
+        }
+        catch (JsonException e)
+        {
+            throw FactTraceException.Usage($"--preset file '{file}': {e.Message.Split('\n')[0].Trim()}");
+        }
+    }
+
+    static readonly JsonSerializerOptions FileOptions = new(Json.Line) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+
+    /// <summary>Copies <paramref name="from"/> into <paramref name="into"/>, objects field by field, everything else replaced.</summary>
+    static void Merge(JsonObject into, JsonObject from)
+    {
+        foreach (var (key, value) in from)
+        {
+            if (value is JsonObject o && into[key] is JsonObject target) Merge(target, o);
+            else into[key] = value?.DeepClone();
+        }
+    }
 
     public static Preset Get(string name) =>
         All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))

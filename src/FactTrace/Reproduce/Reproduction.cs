@@ -19,6 +19,10 @@ public sealed record ReproduceRequest
     /// <summary>A pretrained HF folder (pretrained presets), or a model spec replacing a from-scratch preset's model.</summary>
     public string? Model { get; init; }
     public IAnalysis Analysis { get; init; } = NoAnalysis.Instance;
+    /// <summary>Stages run side by side (each with the process's torch threads; the CLI divides --threads among them).</summary>
+    public int Jobs { get; init; } = 1;
+    /// <summary>Ctrl-C: trainings save a resumable state, no new stage starts, and the run exits 130.</summary>
+    public CancellationToken Cancel { get; init; }
 }
 
 /// <summary>How a reproduction shows training progress (a progress bar in the CLI); null = none.</summary>
@@ -39,6 +43,7 @@ public static class Reproduction
     {
         if (r.Seeds < 1) throw FactTraceException.Usage($"--seeds must be a positive integer (got {r.Seeds})");
         if (r.Seeds > 100) throw FactTraceException.Usage($"--seeds {r.Seeds}: at most 100");
+        if (r.Jobs < 1) throw FactTraceException.Usage($"--jobs must be a positive integer (got {r.Jobs})");
         Presets.ValidatePretrained(r.Preset, r.Model);
         r.Preset.World.Validate(Pools.Default);
         r.Preset.TwoStage.Validate();
@@ -120,9 +125,16 @@ public static class Reproduction
                                 ? $"{train}: continuing from the checkpoint at step {TrainerStateStep(stateFile)}"
                                 : $"{train}: the interrupted attempt left no checkpoint; starting over");
                         EvalResult? Work(IProgress<TrainProgress>? progress) =>
-                            TrainRun.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume, force: true, progress);
-                        if (host is null) Work(null);
-                        else host($"{p}{strategy}", Work);
+                            TrainRun.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume, force: true, progress, c.Cancel);
+                        try
+                        {
+                            if (host is null) Work(null);
+                            else host($"{p}{strategy}", Work);
+                        }
+                        catch (TrainingInterrupted e)
+                        {
+                            throw new FactTraceException($"{train}: interrupted after step {e.Step}, its state saved; rerun the same command to continue", 130);
+                        }
                     },
                     Check = TrainingComplete,
                 });
@@ -200,7 +212,7 @@ public static class Reproduction
     public static PipelineResult Run(ReproduceRequest r, IProgress<string>? log = null, TrainHost<EvalResult?>? host = null)
     {
         Validate(r);
-        return Pipeline.Run(r.OutDir, Plan(r, host), Header(r), log);
+        return Pipeline.Run(r.OutDir, Plan(r, host), Header(r), log, r.Jobs, r.Cancel);
     }
 
     public const string ReferenceFile = "reference.json";

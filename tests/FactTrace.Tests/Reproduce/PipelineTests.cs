@@ -215,6 +215,88 @@ public class PipelineTests
         var bad = new List<Stage> { new() { Name = "a", Inputs = ["b"], Run = _ => { }, Check = _ => null } };
         Assert.Throws<ArgumentException>(() => Pipeline.Run(tmp.Path, bad, new Manifest()));
     }
+    /// <summary>Stages x and y (independent) then z reading both; x and y each wait for the other to have started.</summary>
+    static List<Stage> Pair(Barrier? meet, List<string> order, Action<string>? during = null) =>
+    [
+        .. new[] { "x", "y" }.Select(n => new Stage
+        {
+            Name = n,
+            Options = new { n },
+            Run = c =>
+            {
+                lock (order) order.Add(n + "+");
+                // Both must be running at once: with one job this would time out.
+                if (meet is not null) Assert.True(meet.SignalAndWait(TimeSpan.FromSeconds(20)), $"{n}: the other stage never started");
+                during?.Invoke(n);
+                File.WriteAllText(Path.Combine(c.Dir, "out.txt"), n);
+                lock (order) order.Add(n + "-");
+            },
+            Check = d => File.Exists(Path.Combine(d, "out.txt")) ? null : "out.txt missing",
+        }),
+        new Stage
+        {
+            Name = "z",
+            Inputs = ["x", "y"],
+            Run = c =>
+            {
+                lock (order) order.Add("z+");
+                foreach (var i in new[] { "x", "y" }) Assert.True(File.Exists(Path.Combine(c.Of(i), "out.txt")));
+                File.WriteAllText(Path.Combine(c.Dir, "out.txt"), "z");
+            },
+            Check = d => File.Exists(Path.Combine(d, "out.txt")) ? null : "out.txt missing",
+        },
+    ];
+
+    [Fact]
+    public void IndependentStagesRunSideBySideAndDependentsWait()
+    {
+        using var tmp = new TempDir();
+        var order = new List<string>();
+        using var meet = new Barrier(2);
+        var r = Pipeline.Run(tmp.Path, Pair(meet, order), new Manifest { Preset = "fake" }, jobs: 2);
+        Assert.Equal(["x", "y", "z"], r.Ran.Order());
+        Assert.Equal("z+", order[^1]);
+        Assert.True(order.IndexOf("x-") < order.IndexOf("z+") && order.IndexOf("y-") < order.IndexOf("z+"));
+        // The manifest keeps plan order and says done for all; a rerun skips everything, with one job as with two.
+        Assert.Equal(["x", "y", "z"], Manifest.Load(tmp.Path)!.Stages.Select(s => s.Name));
+        Assert.Equal(["x", "y", "z"], Pipeline.Run(tmp.Path, Pair(null, []), new Manifest { Preset = "fake" }).Skipped);
+    }
+
+    [Fact]
+    public void AFailureLetsTheOtherRunningStageFinishThenStops()
+    {
+        using var tmp = new TempDir();
+        var order = new List<string>();
+        using var meet = new Barrier(2);
+        var e = Assert.Throws<InvalidOperationException>(() => Pipeline.Run(tmp.Path,
+            Pair(meet, order, n => { if (n == "x") throw new InvalidOperationException("x broke"); Thread.Sleep(200); }),
+            new Manifest { Preset = "fake" }, jobs: 2));
+        Assert.Equal("x broke", e.Message);
+        var m = Manifest.Load(tmp.Path)!;
+        Assert.Equal(StageStatus.Failed, m.Find("x")!.Status);
+        Assert.Equal(StageStatus.Done, m.Find("y")!.Status);
+        Assert.Null(m.Find("z"));
+        Assert.DoesNotContain("z+", order);
+        // The rerun does x again, keeps y, then z.
+        var r = Pipeline.Run(tmp.Path, Pair(null, []), new Manifest { Preset = "fake" }, jobs: 2);
+        Assert.Equal(["x", "z"], r.Ran);
+        Assert.Equal(["y"], r.Skipped);
+    }
+
+    [Fact]
+    public void CancellationStartsNoNewStageAndExits130()
+    {
+        using var tmp = new TempDir();
+        using var cts = new CancellationTokenSource();
+        var order = new List<string>();
+        var e = Assert.Throws<PipelineInterrupted>(() => Pipeline.Run(tmp.Path, Pair(null, order, n => cts.Cancel()),
+            new Manifest { Preset = "fake" }, jobs: 1, cancel: cts.Token));
+        Assert.Equal(130, e.ExitCode);
+        Assert.Equal(["x+", "x-"], order); // x finished; y and z never started
+        var r = Pipeline.Run(tmp.Path, Pair(null, []), new Manifest { Preset = "fake" });
+        Assert.Equal(["x"], r.Skipped);
+        Assert.Equal(["y", "z"], r.Ran);
+    }
 }
 
 static class StageContextName
