@@ -39,8 +39,8 @@ public static class TrainCommand
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate a subset every K epochs (learning curves); 0 = only at the end.", DefaultValueFactory = _ => d.EvalEvery };
         var evalPeople = new Option<int>("--eval-people") { Description = "People per split in periodic evaluations.", DefaultValueFactory = _ => d.EvalPeople };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Save a resumable state every N steps.", DefaultValueFactory = _ => d.CheckpointEvery };
-        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (bf16 compute, fp32 master weights).", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var precision = new Option<string>("--precision") { Description = "fp32; bf16 (bf16 compute, fp32 master weights); auto (bf16 where the CPU has native bf16, else fp32).", DefaultValueFactory = _ => "fp32" };
+        precision.AcceptOnlyFromAmong("fp32", "bf16", "auto");
         var threads = Common.Threads();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out exactly where it stopped." };
         var force = new Option<bool>("--force") { Description = "Delete an existing run in --out and start over." };
@@ -63,7 +63,7 @@ public static class TrainCommand
                 BatchSize = r.GetValue(batch), WeightDecay = r.GetValue(wd), WarmupFraction = r.GetValue(warmup),
                 GradClip = r.GetValue(clip), QaLossAllTokens = r.GetValue(allTokens), EvalEvery = r.GetValue(evalEvery),
                 EvalPeople = r.GetValue(evalPeople), CheckpointEvery = r.GetValue(checkpointEvery),
-                Precision = r.GetValue(precision) == "bf16" ? Precision.Bf16 : Precision.Fp32,
+                Precision = Precisions.Parse(r.GetValue(precision)!),
             };
             options.Validate();
             Common.SetThreads(r.GetValue(threads));

@@ -21,6 +21,41 @@ public enum Precision
     [JsonStringEnumMemberName("bf16")] Bf16,
 }
 
+/// <summary>Which precision this CPU runs fastest.</summary>
+public static class Precisions
+{
+    /// <summary>
+    /// True when the CPU has native bf16 arithmetic (AVX512-BF16 or AMX-BF16 in /proc/cpuinfo). Without it bf16 matrix
+    /// products are emulated and slower than fp32, so "auto" means fp32 there.
+    /// </summary>
+    public static bool CpuHasBf16 { get; } = Detect();
+
+    /// <summary>bf16 autocast where the CPU has native bf16 (measured here: 1.3-1.4x faster training, QA-OOD within
+    /// noise of fp32), fp32 elsewhere.</summary>
+    public static Precision Fastest => CpuHasBf16 ? Precision.Bf16 : Precision.Fp32;
+
+    /// <summary>"fp32", "bf16" or "auto" (= <see cref="Fastest"/>).</summary>
+    public static Precision Parse(string value) => value switch
+    {
+        "fp32" => Precision.Fp32,
+        "bf16" => Precision.Bf16,
+        "auto" => Fastest,
+        _ => throw IO.FactTraceException.Usage($"--precision '{value}': expected fp32, bf16 or auto"),
+    };
+
+    static bool Detect()
+    {
+        try
+        {
+            if (!File.Exists("/proc/cpuinfo")) return false;
+            var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal)) ?? "";
+            var set = flags.Split([' ', '\t', ':'], StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+            return set.Contains("avx512_bf16") || set.Contains("amx_bf16");
+        }
+        catch (IOException) { return false; }
+    }
+}
+
 /// <summary>Everything that determines a training run; saved with the run and compared on resume.</summary>
 public sealed record TrainOptions
 {

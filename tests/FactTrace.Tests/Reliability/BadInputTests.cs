@@ -267,6 +267,24 @@ public sealed class BadInputTests(BadInputTests.Good good) : IClassFixture<BadIn
         new("unknown strategy", 2, "--strategy", (g, d) => ["train", "--world", g.World, "--strategy", "three-stage", "--out", Path.Combine(d, "r")]),
         new("unknown preset", 2, "gpt-5", (g, d) => ["reproduce", "--preset", "gpt-5", "--out", Path.Combine(d, "r")]),
         new("pretrained preset without --model", 2, "--model", (g, d) => ["reproduce", "--preset", "pythia-2.8b", "--out", Path.Combine(d, "r")]),
+        new("preset file with an unknown field", 2, "bio_epoch", (g, d) =>
+        {
+            var f = Path.Combine(d, "p.json");
+            File.WriteAllText(f, """{"mixed": {"bio_epoch": 3}}""");
+            return ["reproduce", "--preset", f, "--out", Path.Combine(d, "r")];
+        }),
+        new("preset file not JSON", 2, "p.json", (g, d) =>
+        {
+            var f = Path.Combine(d, "p.json");
+            File.WriteAllText(f, """{"mixed": """);
+            return ["reproduce", "--preset", f, "--out", Path.Combine(d, "r")];
+        }),
+        new("preset file with an out-of-range value", 2, "people", (g, d) =>
+        {
+            var f = Path.Combine(d, "p.json");
+            File.WriteAllText(f, """{"world": {"people": 0}}""");
+            return ["reproduce", "--preset", f, "--out", Path.Combine(d, "r")];
+        }),
         new("report of a folder that is not a run", 2, "manifest.json", (g, d) =>
         {
             File.WriteAllText(Path.Combine(d, "mine.txt"), "keep me");

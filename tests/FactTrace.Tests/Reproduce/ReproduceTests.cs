@@ -160,15 +160,36 @@ public class PresetTests
     }
 
     [Fact]
+    public void APresetFileOverridesTheTinyPresetFieldByField()
+    {
+        using var tmp = new TempDir();
+        var f = tmp.File("mine.json");
+        File.WriteAllText(f, """{"mixed": {"bio_epochs": 7}, "world": {"people": 40}, "trace": {"rhos": [0.02]}}""");
+        var p = Presets.Load(f);
+        Assert.Equal("mine", p.Name);
+        Assert.Equal(7, p.Mixed.BioEpochs);
+        Assert.Equal(Presets.Tiny.Mixed with { BioEpochs = 7 }, p.Mixed);
+        Assert.Equal(Presets.Tiny.TwoStage, p.TwoStage);
+        Assert.Equal(Presets.Tiny.World with { People = 40 }, p.World);
+        Assert.Equal([0.02], p.Trace.Rhos);
+        Assert.Equal(Presets.Tiny.Model, p.Model);
+        // An empty file is the tiny preset under the file's name.
+        File.WriteAllText(f, "{}");
+        Assert.Equal(Presets.Tiny.Mixed, Presets.Load(f).Mixed);
+    }
+
+    [Fact]
     public void TinyIsTheDocumentedDefault()
     {
         var p = Presets.Get("tiny");
         Assert.Same(Presets.Tiny, p);
         Assert.Equal(new WorldOptions(500, 0, 0.5, 5, true, true), p.World);
         Assert.Equal("tiny-neox", p.Model);
-        Assert.Equal((Strategy.Mixed, 20, 3e-3), (p.Mixed.Strategy, p.Mixed.BioEpochs, p.Mixed.Lr));
-        Assert.Equal((Strategy.TwoStage, 20, 10, 3e-3), (p.TwoStage.Strategy, p.TwoStage.BioEpochs, p.TwoStage.QaEpochs, p.TwoStage.Lr));
+        Assert.Equal((Strategy.Mixed, 16, 3e-3), (p.Mixed.Strategy, p.Mixed.BioEpochs, p.Mixed.Lr));
+        Assert.Equal((Strategy.TwoStage, 16, 6, 3e-3), (p.TwoStage.Strategy, p.TwoStage.BioEpochs, p.TwoStage.QaEpochs, p.TwoStage.Lr));
         Assert.False(p.NeedsModel);
+        Assert.Equal(Precisions.Fastest, p.Mixed.Precision);
+        Assert.Equal(Precisions.Fastest, p.TwoStage.Precision);
         Assert.Equal(["tiny", "single-bio", "pythia-2.8b", "llama-3.2-1b", "llama-3.2-3b"], Presets.Names);
         // The hard case differs only in its world (one fixed-order BIO per person) and epochs.
         Assert.Equal(new WorldOptions(500, 0, 0.5, 1, false, true), Presets.SingleBio.World);
