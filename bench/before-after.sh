@@ -2,11 +2,11 @@
 # Before/after of the optimisations on the perf branch, interleaved in one run (the same binary; the earlier code
 # paths are kept behind switches): before = glibc malloc defaults, bf16 through the bf16 shadow model with the fused
 # attention kernel; after = the defaults (NativeAllocator, bf16 autocast with matmul attention).
-# Usage: bench/before-after.sh [threads] [steps]    (run from the repository root after `dotnet build`)
+# Usage: bench/before-after.sh [threads] [steps]    (from the repository root after `dotnet build -c Release`; FACTTRACE=path overrides the binary)
 set -euo pipefail
 threads=${1:-1}
 steps=${2:-10}
-F="dotnet src/FactTrace.Cli/bin/Debug/net10.0/linux-x64/facttrace.dll"
+F=${FACTTRACE:-src/FactTrace.Cli/bin/Release/net10.0/linux-x64/facttrace}   # `dotnet build -c Release` first
 cpu() { grep -E 'full step \(' | awk -F'│' '{gsub(/ /,"",$5); print $5}'; }
 wall() { grep -E 'full step \(' | awk -F'│' '{gsub(/ /,"",$3); print $3}'; }
 printf "%-12s %-5s %12s %12s %12s %12s %8s %s\n" model mode before_cpu after_cpu before_wall after_wall speedup load
