@@ -33,6 +33,24 @@ public static partial class CliProcess
         return (p.ExitCode, err);
     }
 
+    /// <summary>
+    /// Starts the CLI, sends SIGINT once <paramref name="ready"/> holds (within <paramref name="wait"/>), and checks the
+    /// interrupted run exits 130 with one clean message containing <paramref name="expected"/>.
+    /// </summary>
+    public static void InterruptWhen(string[] args, Func<bool> ready, TimeSpan wait, string expected)
+    {
+        using var p = Start(args);
+        var clock = Stopwatch.StartNew();
+        while (!p.HasExited && !ready() && clock.Elapsed < wait) Thread.Sleep(5);
+        Assert.False(p.HasExited, "the run ended before it could be interrupted");
+        Signal(p, SigInt);
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal(130, p.ExitCode);
+        Assert.Contains(expected, stderr);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int signal);
 
