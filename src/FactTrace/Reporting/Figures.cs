@@ -103,7 +103,7 @@ public static class Figures
             };
         }
         if (yRange is { } r) plot.Axes.SetLimitsY(r.Min, r.Max);
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Edge.Right); // outside the data area: curves rise into every corner
         plot.SavePng(path, Width, Height);
     }
 
