@@ -6,7 +6,7 @@ namespace FactTrace.Cli;
 /// <summary>Shared CLI plumbing: exit codes, one-line errors, the global --verbose flag.</summary>
 public static class Cli
 {
-    public const int Ok = 0, RuntimeError = 1, UsageError = 2;
+    public const int Ok = 0, RuntimeError = 1, UsageError = 2, Interrupted = 130;
 
     public static readonly Option<bool> Verbose = new("--verbose")
     {
@@ -33,9 +33,9 @@ public static class Cli
         }
         catch (FactTraceException e)
         {
-            stderr.WriteLine($"error: {OneLine(e.Message)}");
+            stderr.WriteLine($"error: {OneLine(MessageOf(e, parsed.CommandResult.Command))}");
             if (verbose) stderr.WriteLine(e);
-            return e.ExitCode;
+            return ExitCode(e.Kind);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -49,6 +49,26 @@ public static class Cli
             if (verbose) stderr.WriteLine(e);
             return RuntimeError;
         }
+    }
+
+    /// <summary>The exit code of a library error: usage 2, data or runtime 1, interrupted 130.</summary>
+    public static int ExitCode(ErrorKind kind) => kind switch
+    {
+        ErrorKind.Usage => UsageError,
+        ErrorKind.Interrupted => Interrupted,
+        _ => RuntimeError,
+    };
+
+    /// <summary>
+    /// The one-line message of a library error. An option field (<see cref="OptionException"/>) that the command has as a
+    /// flag is named by the flag (<c>bio_epochs</c> -> <c>--bio-epochs</c>); other fields keep their JSON path (a preset
+    /// file's <c>two_stage.bio_epochs</c>).
+    /// </summary>
+    public static string MessageOf(FactTraceException e, Command command)
+    {
+        if (e is not OptionException o) return e.Message;
+        var flags = command.Options.Select(x => x.Name).ToHashSet();
+        return o.MessageWith(field => flags.Contains(Flags.Of(field)) ? Flags.Of(field) : field);
     }
 
     /// <summary>"--name: " when the error belongs to an option's value, so the line names the option.</summary>
@@ -65,7 +85,7 @@ public static class Cli
     public static int Positive(ParseResult r, Option<int> o)
     {
         var v = r.GetValue(o);
-        if (v <= 0) throw FactTraceException.Usage($"{o.Name} must be a positive integer (got {v})");
+        if (v <= 0) throw new OptionException(o.Name.TrimStart('-').Replace('-', '_'), $"must be a positive integer (got {v})");
         return v;
     }
 }

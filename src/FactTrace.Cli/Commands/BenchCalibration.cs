@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using FactTrace.Evaluation;
-using FactTrace.Reproduce;
+using FactTrace.Study;
 using FactTrace.Training;
 using FactTrace.World;
 using Spectre.Console;
@@ -39,7 +39,7 @@ public static class BenchCalibration
             foreach (var (name, o) in new[] { ("two-stage", p.TwoStage with { QaLr = r.GetValue(qaLr) ?? p.TwoStage.QaLr }), ("mixed", p.Mixed) })
             {
                 var clock = Stopwatch.StartNew();
-                var result = TrainCommand.Run(worldDir, p.Model!, Path.Combine(dir, name), o with { Seed = s, Precision = prec ?? o.Precision }, resume: false, force: true);
+                var result = Common.WithTrainProgress(name, progress => FactTrace.Training.TrainRun.Run(worldDir, p.Model!, Path.Combine(dir, name), o with { Seed = s, Precision = prec ?? o.Precision }, resume: false, force: true, progress));
                 rows.Add((name, result!, clock.Elapsed));
             }
             static string P(double? x) => x is { } v ? $"{100 * v:F1}%" : "";

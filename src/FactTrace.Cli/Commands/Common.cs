@@ -14,35 +14,6 @@ public static class Common
         DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount),
     };
 
-    /// <summary>A trained HF folder and the tokenizer it reads text with (its own tokenizer.json, else the world's).</summary>
-    public static (Models.CausalLM Model, Text.ITokenizer Tokenizer) LoadModel(string dir, World.FactWorld world, string option = "--model")
-    {
-        if (!Models.HfCheckpoint.IsCheckpointFolder(dir))
-            throw IO.FactTraceException.Usage($"{option} '{dir}' is not an HF checkpoint folder (config.json + model.safetensors)");
-        var model = Models.HfCheckpoint.Load(dir);
-        Text.ITokenizer tok = File.Exists(Path.Combine(dir, "tokenizer.json")) ? Text.TokenizerLoader.Load(dir) : world.Tokenizer;
-        return (model, tok);
-    }
-
-    /// <summary>The reference weights' folder: the given one, else init/ beside the model folder (a from-scratch run).</summary>
-    public static string ReferenceFolder(string? reference, string modelDir)
-    {
-        if (reference is not null) return reference;
-        var parent = Path.GetDirectoryName(Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar))!;
-        var init = Path.Combine(parent, "init");
-        if (Models.HfCheckpoint.IsCheckpointFolder(init)) return init;
-        throw IO.FactTraceException.Usage($"no --reference given and no init/ beside '{modelDir}': give the common starting weights (init/ of a from-scratch run, the pretrained folder of a fine-tune)");
-    }
-
-    /// <summary>The world's evaluation probes, restricted to the first N people of each split when N is given.</summary>
-    public static Evaluation.EvalSet EvalSet(World.FactWorld world, Text.ITokenizer tok, int? people)
-    {
-        var full = Evaluation.EvalSetBuilder.Build(world, tok);
-        if (people is not { } n) return full;
-        if (n <= 0) throw IO.FactTraceException.Usage($"--eval-people must be positive (got {n})");
-        return Evaluation.EvalSetBuilder.Subset(full, world, n);
-    }
-
     /// <summary>Tables for logs: a redirected console is 80 columns to Spectre, too narrow for the wide tables.</summary>
     public static void WideTablesWhenRedirected(int width = 160)
     {
@@ -51,8 +22,18 @@ public static class Common
 
     public static void SetThreads(int n)
     {
-        if (n <= 0) throw IO.FactTraceException.Usage($"--threads must be positive (got {n})");
+        if (n <= 0) throw new IO.OptionException("threads", $"must be positive (got {n})");
         TorchSharp.torch.set_num_threads(n);
+    }
+
+    /// <summary>A required folder or file option.</summary>
+    public static Option<string> RequiredPath(string name, string description) => new(name) { Description = description, Required = true };
+
+    /// <summary>Shows a study's trainings and analyses as <see cref="WithTrainProgress{T}"/> and <see cref="WithProgress{T}"/> do.</summary>
+    public sealed class ProgressHost : Study.IProgressHost
+    {
+        public T Train<T>(string title, Func<IProgress<TrainProgress>?, T> work) => WithTrainProgress(title, p => work(p));
+        public T Work<T>(string title, Func<IProgress<WorkProgress>?, T> work) => WithProgress(title, p => work(p));
     }
 
     /// <summary>A token cancelled by Ctrl-C (SIGINT) or SIGTERM, which then no longer kill the process at once.</summary>
@@ -88,15 +69,11 @@ public static class Common
         public void Report(T value) => report(value);
     }
 
-    /// <summary>A progress bar on a terminal; plain lines every 15 s otherwise (logs, CI, pipes).</summary>
     /// <summary>
     /// True while several stages run side by side (reproduce --jobs): progress is printed as lines, since one live
     /// display cannot be shared by two threads.
     /// </summary>
     public static bool LinesOnly { get; set; }
-
-    /// <summary>The name progress lines carry on this thread of work (e.g. "ablate/mixed"), instead of the verb's.</summary>
-    public static readonly AsyncLocal<string?> Label = new();
 
     public static T WithTrainProgress<T>(string title, Func<IProgress<TrainProgress>, T> work, bool linesOnly = false)
     {
@@ -144,7 +121,6 @@ public static class Common
     public static T WithProgress<T>(string title, Func<IProgress<WorkProgress>, T> work)
     {
         static string Line(WorkProgress p) => $"{p.Task} {p.Done}/{p.Total}";
-        title = Label.Value ?? title;
         if (LinesOnly || !AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
         {
             var clock = Stopwatch.StartNew();

@@ -1,20 +1,17 @@
 using System.CommandLine;
 using FactTrace.Evaluation;
 using FactTrace.IO;
-using FactTrace.Models;
-using FactTrace.Text;
-using FactTrace.World;
 using Spectre.Console;
 
 namespace FactTrace.Cli.Commands;
 
-/// <summary>`facttrace eval`: QA (ID and OOD) and BIO recall of a trained HF folder on a world.</summary>
+/// <summary>`facttrace eval`: QA (ID and OOD) and BIO recall of a trained HF folder on a world (<see cref="EvalRun"/>).</summary>
 public static class EvalCommand
 {
     public static Command Create()
     {
-        var world = new Option<string>("--world") { Description = "World folder.", Required = true };
-        var model = new Option<string>("--model") { Description = "A trained HF folder (e.g. RUN/final).", Required = true };
+        var world = Common.RequiredPath("--world", "World folder.");
+        var model = Common.RequiredPath("--model", "A trained HF folder (e.g. RUN/final).");
         var json = new Option<bool>("--json") { Description = "Print eval.json's object instead of tables." };
         var threads = Common.Threads();
         var cmd = new Command("eval", "Evaluate a model on a world: QA exact match (ID, OOD), BIO memorization and extraction, per attribute.");
@@ -22,13 +19,7 @@ public static class EvalCommand
         cmd.SetAction(r =>
         {
             Common.SetThreads(r.GetValue(threads));
-            var w = FactWorld.Load(r.GetValue(world)!);
-            var dir = r.GetValue(model)!;
-            if (!HfCheckpoint.IsCheckpointFolder(dir))
-                throw FactTraceException.Usage($"--model '{dir}' is not an HF checkpoint folder (config.json + model.safetensors)");
-            using var m = HfCheckpoint.Load(dir);
-            ITokenizer tok = File.Exists(Path.Combine(dir, "tokenizer.json")) ? TokenizerLoader.Load(dir) : w.Tokenizer;
-            var result = new Evaluator(tok).Run(m, EvalSetBuilder.Build(w, tok));
+            var result = EvalRun.Run(r.GetValue(world)!, r.GetValue(model)!);
             if (r.GetValue(json)) Console.WriteLine(Json.Serialize(result));
             else Print(result);
             return Cli.Ok;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using FactTrace.IO;
 using FactTrace.Models;
 using Spectre.Console;
@@ -21,7 +20,7 @@ public static class InspectCommand
         var vocab = new Option<int>("--vocab")
         {
             Description = "Vocabulary size for a from-scratch shape (tiny-neox, tiny-llama, ...), whose vocabulary comes from a world.",
-            DefaultValueFactory = _ => DefaultTinyVocab,
+            DefaultValueFactory = _ => ModelSummary.DefaultTinyVocab,
         };
         var cmd = new Command("inspect", "Show a model's architecture, parameter counts and per-module table from its config (no weights are loaded).");
         cmd.Arguments.Add(model);
@@ -31,52 +30,9 @@ public static class InspectCommand
         return cmd;
     }
 
-    /// <summary>A config.json file, an HF folder with config.json, or a published config name; usage error otherwise.</summary>
-    /// <summary>About the vocabulary of the default world's word-level tokenizer.</summary>
-    public const int DefaultTinyVocab = 2000;
-
-    public static (ModelConfig Config, string Source) Resolve(string model, int tinyVocab = DefaultTinyVocab)
-    {
-        if (File.Exists(model)) return (ModelConfig.Load(model), model);
-        if (Directory.Exists(model))
-        {
-            var file = Path.Combine(model, "config.json");
-            if (!File.Exists(file)) throw FactTraceException.Usage($"folder '{model}' has no config.json");
-            return (ModelConfig.Load(file), file);
-        }
-        if (NamedConfigs.TryGetPublished(model, out var config)) return (config, $"published config {model}");
-        if (NamedConfigs.TinyNames.Contains(model, StringComparer.OrdinalIgnoreCase))
-            return (NamedConfigs.Get(model, tinyVocab), $"from-scratch config {model} (vocab {tinyVocab})");
-        throw FactTraceException.Usage(
-            $"model '{model}' is not a config.json, a folder with config.json, or a named config ({string.Join(", ", NamedConfigs.TinyNames.Concat(NamedConfigs.PublishedNames))})");
-    }
-
-    public sealed record ModuleRow(string Name, string Component, long[] Shape, int Count, long Parameters);
-
-    public sealed record Summary(
-        string ModelType, string? Architecture, string Source, long Parameters, long NonEmbeddingParameters,
-        long EmbeddingParameters, int Layers, int Heads, int KvHeads, int HeadDim, int HiddenSize, int IntermediateSize,
-        int VocabSize, bool TieWordEmbeddings, Dictionary<string, long> Components, List<ModuleRow> Modules);
-
-    public static Summary Summarize(ModelConfig config, string source)
-    {
-        var map = ParameterMap.For(config);
-        var modules = map.Parameters
-            .GroupBy(p => Regex.Replace(p.Name, @"\.layers\.\d+\.", ".layers.*."))
-            .Select(g => new ModuleRow(g.Key, string.Join("+", g.First().Components.Select(c => c.ToSnakeCase())),
-                g.First().Shape, g.Count(), g.Sum(p => p.NumEl)))
-            .ToList();
-        return new Summary(config.ModelType, config.Architectures?.FirstOrDefault(), source, map.TotalParameters,
-            map.NonEmbeddingParameters, map.EmbeddingParameters, map.Layers, map.Heads, map.KvHeads, map.HeadDim,
-            config.HiddenSize, config.IntermediateSize, config.VocabSize, config.TieWordEmbeddings,
-            map.CountByComponent().Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key.ToSnakeCase(), kv => kv.Value),
-            modules);
-    }
-
     static int Run(string model, bool json, int tinyVocab, TextWriter output)
     {
-        var (config, source) = Resolve(model, tinyVocab);
-        var s = Summarize(config, source);
+        var s = ModelSummary.Of(model, tinyVocab);
         if (json)
         {
             output.WriteLine(Json.Serialize(s));

@@ -1,15 +1,12 @@
 using System.CommandLine;
 using FactTrace.Reporting;
-using FactTrace.Reproduce;
+using FactTrace.Study;
 
 namespace FactTrace.Cli.Commands;
 
 /// <summary>`facttrace reproduce`: the whole study in one resumable command.</summary>
 public static class ReproduceCommand
 {
-    /// <summary>The analysis stages of this build (trace, ablation, grafting); replaced when the Tracing library is wired in.</summary>
-    public static IAnalysis Analysis { get; set; } = TracingAnalysis.Instance;
-
     public static Command Create()
     {
         var preset = new Option<string>("--preset")
@@ -37,26 +34,26 @@ public static class ReproduceCommand
         {
             var p = Presets.Load(r.GetValue(preset)!);
             var t = r.GetValue(threads);
-            if (t <= 0) throw IO.FactTraceException.Usage($"--threads must be positive (got {t})");
+            if (t <= 0) throw new IO.OptionException("threads", $"must be positive (got {t})");
             var j = r.GetValue(jobs) ?? Math.Min(2, t);
-            if (j <= 0) throw IO.FactTraceException.Usage($"--jobs must be positive (got {j})");
+            if (j <= 0) throw new IO.OptionException("jobs", $"must be positive (got {j})");
             Common.SetThreads(Math.Max(1, t / j));
             using var interrupt = new Common.Interrupt();
             Common.LinesOnly = j > 1;
-            var request = new ReproduceRequest
+            var request = new StudyRequest
             {
                 Preset = p,
                 Seeds = r.GetValue(seeds),
                 OutDir = r.GetValue(output) ?? Path.Combine("runs", p.Name),
                 Model = r.GetValue(model),
-                Analysis = Analysis,
+                Host = new Common.ProgressHost(),
                 Jobs = j,
                 Cancel = interrupt.Token,
             };
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var log = new Sync(line => Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {line}"));
             // Side-by-side trainings print periodic lines: one live progress display cannot be shared by two threads.
-            var result = Reproduction.Run(request, log, (title, work) => Common.WithTrainProgress(title, work));
+            var result = Reproduction.Run(request, log);
             Console.WriteLine($"done in {clock.Elapsed:hh\\:mm\\:ss}: {result.Ran.Count + result.Resumed.Count} stages run" +
                               $"{(result.Resumed.Count > 0 ? $" ({result.Resumed.Count} continued)" : "")}, {result.Skipped.Count} already done, " +
                               $"{result.NotAvailable.Count} not available");

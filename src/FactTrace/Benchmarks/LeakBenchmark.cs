@@ -1,6 +1,6 @@
 using FactTrace.Evaluation;
 using FactTrace.Models;
-using FactTrace.Reproduce;
+using FactTrace.Study;
 using FactTrace.Training;
 using FactTrace.World;
 

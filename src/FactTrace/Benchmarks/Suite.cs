@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using FactTrace.Evaluation;
 using FactTrace.Models;
-using FactTrace.Reproduce;
+using FactTrace.Study;
 using FactTrace.Training;
 using FactTrace.World;
 using static TorchSharp.torch;

@@ -53,6 +53,15 @@ public static class EvalSetBuilder
     }
 
     /// <summary>The first <paramref name="people"/> people of each split (fixed, so curve points are comparable).</summary>
+    /// <summary>The world's probes, restricted to the first <paramref name="people"/> people of each split when given.</summary>
+    public static EvalSet ForPeople(FactWorld world, ITokenizer tok, int? people)
+    {
+        var full = Build(world, tok);
+        if (people is not { } n) return full;
+        if (n <= 0) throw new IO.OptionException("eval_people", $"must be positive (got {n})");
+        return Subset(full, world, n);
+    }
+
     public static EvalSet Subset(EvalSet full, FactWorld world, int people)
     {
         var keep = world.People.Where(p => p.IsInDistribution).Take(people)

@@ -42,5 +42,15 @@ public static class Json
         }
     }
 
+    /// <summary>Copies <paramref name="from"/> into <paramref name="into"/>, objects field by field, everything else replaced.</summary>
+    public static void Merge(System.Text.Json.Nodes.JsonObject into, System.Text.Json.Nodes.JsonObject from)
+    {
+        foreach (var (key, value) in from)
+        {
+            if (value is System.Text.Json.Nodes.JsonObject o && into[key] is System.Text.Json.Nodes.JsonObject target) Merge(target, o);
+            else into[key] = value?.DeepClone();
+        }
+    }
+
     static string FirstLine(string s) => s.Split('\n')[0].Trim();
 }

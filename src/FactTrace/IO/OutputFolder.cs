@@ -7,25 +7,28 @@ namespace FactTrace.IO;
 /// </summary>
 public static class OutputFolder
 {
-    /// <summary>Throws a usage error if <paramref name="dir"/> exists, is not empty and <paramref name="force"/> is off.</summary>
-    public static void CheckWritable(string dir, bool force, string what = "output folder")
+    /// <summary>
+    /// Throws an <see cref="OptionException"/> for <paramref name="field"/> (the request field holding the folder) if
+    /// <paramref name="dir"/> is a file, or exists, is not empty and <paramref name="force"/> is off.
+    /// </summary>
+    public static void CheckWritable(string dir, bool force, string field = "out")
     {
-        if (File.Exists(dir)) throw FactTraceException.Usage($"{what} '{dir}' is a file, not a folder");
+        if (File.Exists(dir)) throw new OptionException(field, $"'{dir}' is a file, not a folder");
         if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any() && !force)
-            throw FactTraceException.Usage($"{what} '{dir}' is not empty (use --force to replace it)");
+            throw new OptionException(field, $"'{dir}' is not empty (use `force` to replace it)");
         var parent = Path.GetDirectoryName(Path.GetFullPath(dir));
-        if (parent is null) throw FactTraceException.Usage($"{what} '{dir}' has no parent folder");
+        if (parent is null) throw new OptionException(field, $"'{dir}' has no parent folder");
         try { Directory.CreateDirectory(parent); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw FactTraceException.Usage($"{what} '{dir}': cannot create parent folder ({e.Message})");
+            throw new OptionException(field, $"'{dir}': cannot create parent folder ({e.Message})");
         }
     }
 
     /// <summary>Runs <paramref name="fill"/> on a temp folder, then moves it to <paramref name="dir"/>.</summary>
     public static void Create(string dir, bool force, Action<string> fill, string what = "output folder")
     {
-        CheckWritable(dir, force, what);
+        CheckWritable(dir, force);
         var full = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
         var parent = Path.GetDirectoryName(full)!;
         var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
@@ -46,7 +49,7 @@ public static class OutputFolder
         catch (UnauthorizedAccessException e)
         {
             TryDelete(tmp);
-            throw new FactTraceException($"{what} '{dir}' is not writable ({e.Message})", 2);
+            throw new FactTraceException($"{what} '{dir}' is not writable ({e.Message})", ErrorKind.Usage);
         }
         catch
         {

@@ -6,25 +6,6 @@ using FactTrace.Tracing;
 
 namespace FactTrace.Interventions;
 
-public sealed record AblationOptions
-{
-    public ResetTo ResetTo { get; init; } = ResetTo.Reference;
-    /// <summary>Draws of each random control (random masks, subsampled task-only sets, random heads).</summary>
-    public int Controls { get; init; } = 5;
-    /// <summary>Heads in the head ablation; 0 = 10% of all heads, at least 1.</summary>
-    public int Heads { get; init; }
-    public long Seed { get; init; }
-
-    public void Validate()
-    {
-        if (Controls <= 0) throw FactTraceException.Usage($"--controls must be positive (got {Controls})");
-        if (Heads < 0) throw FactTraceException.Usage($"--heads must be >= 0 (got {Heads})");
-    }
-
-    public int HeadsFor(ParameterMap map) =>
-        Heads > 0 ? Math.Min(Heads, map.Layers * map.Heads) : Math.Max(1, (int)Math.Round(0.1 * map.Layers * map.Heads));
-}
-
 /// <summary>ablation.json (format_version 1); the field names are a contract with the report code.</summary>
 public sealed record AblationReport
 {

@@ -8,30 +8,6 @@ using static TorchSharp.torch;
 
 namespace FactTrace.Interventions;
 
-public sealed record GraftOptions
-{
-    /// <summary>Fraction of the considered parameters grafted (the mask budget).</summary>
-    public double Sparsity { get; init; } = 0.01;
-    public int Steps { get; init; } = 100;
-    /// <summary>Step size of the normalized gradient steps on the mask logits.</summary>
-    public double Lr { get; init; } = 0.1;
-    public int BatchSize { get; init; } = 32;
-    /// <summary>Initial logits: +InitLogit on the largest-movement parameters, -InitLogit elsewhere.</summary>
-    public double InitLogit { get; init; } = 3.0;
-    public bool IncludeEmbeddings { get; init; }
-    public bool IncludeNorms { get; init; }
-    public long Seed { get; init; }
-
-    public void Validate()
-    {
-        if (!(Sparsity > 0 && Sparsity <= 1)) throw FactTraceException.Usage($"--sparsity must be in (0, 1] (got {Sparsity})");
-        if (Steps < 0) throw FactTraceException.Usage($"--steps must be >= 0 (got {Steps})");
-        if (!(Lr > 0)) throw FactTraceException.Usage($"--lr must be positive (got {Lr})");
-        if (BatchSize <= 0) throw FactTraceException.Usage($"--batch-size must be positive (got {BatchSize})");
-        if (!(InitLogit > 0)) throw FactTraceException.Usage($"--init-logit must be positive (got {InitLogit})");
-    }
-}
-
 /// <summary>graft.json (format_version 1); the field names are a contract with the report code.</summary>
 public sealed record GraftReport
 {

@@ -7,7 +7,12 @@ using static TorchSharp.torch;
 namespace FactTrace.Interventions;
 
 /// <summary>What ablated parameters are set to.</summary>
-public enum ResetTo { Reference, Zero }
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ResetTo>))]
+public enum ResetTo
+{
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("reference")] Reference,
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("zero")] Zero,
+}
 
 /// <summary>
 /// Edits a trained model's parameters in place and puts them back: keeps a copy of the trained weights and of the
@@ -51,7 +56,7 @@ public sealed class WeightEditor : IDisposable
     public static Dictionary<string, Tensor> LoadReference(string folder, CausalLM model)
     {
         if (!HfCheckpoint.IsCheckpointFolder(folder))
-            throw FactTraceException.Usage($"--reference '{folder}' is not an HF checkpoint folder (config.json + model.safetensors)");
+            throw new OptionException("reference", $"'{folder}' is not an HF checkpoint folder (config.json + model.safetensors)");
         using var r = HfCheckpoint.Load(folder);
         if (r.Config.ModelType != model.Config.ModelType)
             throw new FactTraceException($"reference '{folder}' is {r.Config.ModelType}, the model is {model.Config.ModelType}");

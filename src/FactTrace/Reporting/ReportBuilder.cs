@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using FactTrace.Evaluation;
 using FactTrace.IO;
-using FactTrace.Reproduce;
+using FactTrace.Study;
 
 namespace FactTrace.Reporting;
 

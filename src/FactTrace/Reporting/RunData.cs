@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using FactTrace.Evaluation;
 using FactTrace.IO;
-using FactTrace.Reproduce;
+using FactTrace.Study;
 
 namespace FactTrace.Reporting;
 
@@ -18,7 +18,7 @@ public sealed record SeedRun(string Folder, IReadOnlyDictionary<string, Strategy
 /// </summary>
 public sealed record RunData(string RunDir, Manifest? Manifest, IReadOnlyList<SeedRun> Seeds)
 {
-    public static readonly string[] Strategies = Reproduction.Strategies;
+    public static readonly string[] Strategies = StudyPlan.Strategies;
 
     public static RunData Load(string runDir)
     {

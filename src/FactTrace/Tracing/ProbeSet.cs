@@ -5,28 +5,6 @@ using FactTrace.World;
 
 namespace FactTrace.Tracing;
 
-/// <summary>
-/// Which examples a trace sums over: BIOs of all / ID / OOD people and questions of ID (default) or OOD people, each
-/// a seeded sample of at most <see cref="BioSize"/> / <see cref="QaSize"/> examples (all of them when fewer exist).
-/// </summary>
-public sealed record ProbeOptions
-{
-    public PeopleSplit Bio { get; init; } = PeopleSplit.All;
-    public PeopleSplit Qa { get; init; } = PeopleSplit.Id;
-    public int BioSize { get; init; } = 1000;
-    public int QaSize { get; init; } = 1000;
-    public long Seed { get; init; }
-    /// <summary>QA loss on every token instead of the answer span (as the training option of the same name).</summary>
-    public bool QaAllTokens { get; init; }
-
-    public void Validate()
-    {
-        if (BioSize <= 0) throw FactTraceException.Usage($"--bio-size must be positive (got {BioSize})");
-        if (QaSize <= 0) throw FactTraceException.Usage($"--qa-size must be positive (got {QaSize})");
-        if (Qa == PeopleSplit.All) throw FactTraceException.Usage("the QA probe is of id or ood people (all is not offered: ID questions are trained on, OOD ones never)");
-    }
-}
-
 /// <summary>The encoded probe examples of both tasks (BIO: loss on every token; QA: loss on the answer span).</summary>
 public sealed record ProbeSet(IReadOnlyList<EncodedExample> Bio, IReadOnlyList<EncodedExample> Qa)
 {

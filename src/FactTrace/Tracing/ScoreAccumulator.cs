@@ -127,7 +127,7 @@ public static class GradientTrace
         Granularity granularity, int padId, int microBatch = 8, Action<long, long>? progress = null)
     {
         if (granularity == Granularity.MicroBatch && microBatch <= 0)
-            throw FactTraceException.Usage($"--micro-batch must be positive (got {microBatch})");
+            throw new OptionException("micro_batch", $"must be positive (got {microBatch})");
         var size = granularity == Granularity.Example ? 1 : microBatch;
         var acc = new ScoreAccumulator(model, kind);
         var wasTraining = model.training;

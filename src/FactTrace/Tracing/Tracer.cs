@@ -1,36 +1,8 @@
 using System.Globalization;
-using System.Text;
 using FactTrace.IO;
 using FactTrace.Models;
 
 namespace FactTrace.Tracing;
-
-/// <summary>Everything that determines a trace besides the model and the probe set.</summary>
-public sealed record TraceOptions
-{
-    public ScoreKind Score { get; init; } = ScoreKind.Grad;
-    public Granularity Granularity { get; init; } = Granularity.Example;
-    /// <summary>Examples per backward pass at micro-batch granularity.</summary>
-    public int MicroBatch { get; init; } = 8;
-    /// <summary>The fractions swept; masks and statistics are written for each.</summary>
-    public IReadOnlyList<double> Rhos { get; init; } = [0.001, 0.01, 0.05];
-    public TopKScope Scope { get; init; } = TopKScope.Global;
-    /// <summary>Input embedding and untied output embedding (token-specific rows; off by default).</summary>
-    public bool IncludeEmbeddings { get; init; }
-    /// <summary>LayerNorm / RMSNorm weights and biases (off by default).</summary>
-    public bool IncludeNorms { get; init; }
-    public ProbeOptions Probe { get; init; } = new();
-
-    public void Validate()
-    {
-        if (Rhos.Count == 0) throw FactTraceException.Usage("--rho: give at least one fraction");
-        foreach (var r in Rhos)
-            if (!(r > 0 && r <= 1)) throw FactTraceException.Usage($"--rho {r}: must be in (0, 1]");
-        if (Rhos.Distinct().Count() != Rhos.Count) throw FactTraceException.Usage("--rho: a fraction is given twice");
-        if (MicroBatch <= 0) throw FactTraceException.Usage($"--micro-batch must be positive (got {MicroBatch})");
-        Probe.Validate();
-    }
-}
 
 /// <summary>File names of a trace folder.</summary>
 public static class TraceFiles

@@ -23,7 +23,7 @@ public sealed class TrainingTrace : ITrainingObserver, IDisposable
 
     public TrainingTrace(CausalLM model, ScoreKind kind, Granularity granularity, int padId, int every = 1)
     {
-        if (every <= 0) throw FactTraceException.Usage($"--trace-every must be positive (got {every})");
+        if (every <= 0) throw new OptionException("every", $"must be positive (got {every})");
         Kind = kind;
         Granularity = granularity;
         this.padId = padId;

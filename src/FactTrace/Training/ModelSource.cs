@@ -1,4 +1,3 @@
-using FactTrace.IO;
 using FactTrace.Models;
 using FactTrace.Text;
 using FactTrace.World;
@@ -13,12 +12,9 @@ public sealed record ModelSource(CausalLM Model, ITokenizer Tokenizer, bool Fres
 {
     public static ModelSource Open(string spec, FactWorld world, long seed)
     {
-        if (HfCheckpoint.IsCheckpointFolder(spec))
+        if (ModelFolder.IsModelFolder(spec))
         {
-            var model = HfCheckpoint.Load(spec);
-            var tok = HasTokenizer(spec) ? TokenizerLoader.Load(spec) : world.Tokenizer;
-            if (tok.VocabSize > model.Config.VocabSize)
-                throw new FactTraceException($"model '{spec}': its tokenizer has {tok.VocabSize} tokens but vocab_size is {model.Config.VocabSize}");
+            var (model, tok) = ModelFolder.Open(spec).Load(world.Tokenizer);
             return new ModelSource(model, tok, Fresh: false, spec);
         }
         var tokenizer = world.Tokenizer;
@@ -31,8 +27,4 @@ public sealed record ModelSource(CausalLM Model, ITokenizer Tokenizer, bool Fres
         };
         return new ModelSource(ModelFactory.Create(config.Validate(spec), seed), tokenizer, Fresh: true, spec);
     }
-
-    static bool HasTokenizer(string folder) =>
-        File.Exists(Path.Combine(folder, "tokenizer.json")) || File.Exists(Path.Combine(folder, Llama3Tokenizer.FileName))
-        || File.Exists(Path.Combine(folder, Llama3Tokenizer.RelativePath));
 }

@@ -24,7 +24,7 @@ public static class TrainRun
                 ? Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Where(n => !IsRunEntry(n!)).ToList()
                 : [];
             if (foreign.Count > 0)
-                throw FactTraceException.Usage($"--resume: '{outDir}' is not a training run (it holds '{foreign[0]}')");
+                throw new OptionException("resume", $"'{outDir}' is not a training run (it holds '{foreign[0]}')");
             resume = false;
             force = true;
         }
@@ -59,10 +59,10 @@ public static class TrainRun
 
     static void PrepareFolder(string outDir, bool force)
     {
-        if (File.Exists(outDir)) throw FactTraceException.Usage($"--out '{outDir}' is a file, not a folder");
+        if (File.Exists(outDir)) throw new OptionException("out", $"'{outDir}' is a file, not a folder");
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
         {
-            if (!force) throw FactTraceException.Usage($"--out '{outDir}' is not empty (use --resume to continue a run, or --force to start over)");
+            if (!force) throw new OptionException("out", $"'{outDir}' is not empty (use `resume` to continue a run, or `force` to start over)");
             Directory.Delete(outDir, recursive: true);
         }
         Directory.CreateDirectory(outDir);

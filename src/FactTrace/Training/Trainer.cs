@@ -15,7 +15,7 @@ public sealed class TrainingStopped(long step) : Exception($"training stopped af
 
 /// <summary>Thrown after an interrupted run (Ctrl-C, SIGTERM) has saved a resumable state.</summary>
 public sealed class TrainingInterrupted(long step, string stateDir)
-    : FactTraceException($"interrupted after step {step}; the state in '{stateDir}' is saved: rerun with --resume to continue", 130)
+    : FactTraceException($"interrupted after step {step}; the state in '{stateDir}' is saved: rerun with --resume to continue", ErrorKind.Interrupted)
 {
     public long Step { get; } = step;
 }

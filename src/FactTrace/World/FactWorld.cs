@@ -42,6 +42,19 @@ public sealed class FactWorld
 
     public static FactWorld Generate(WorldOptions options, Pools? pools = null) => WorldGenerator.Generate(options, pools);
 
+    /// <summary>
+    /// `facttrace world`: validates the options, refuses a bad folder before spending time on generation, generates the
+    /// world and saves it (atomically) into <paramref name="dir"/>.
+    /// </summary>
+    public static FactWorld Create(WorldOptions options, string dir, bool force = false)
+    {
+        options.Validate(Pools.Default);
+        OutputFolder.CheckWritable(dir, force);
+        var world = Generate(options);
+        world.Save(dir, force);
+        return world;
+    }
+
     /// <summary>Every distinct text of the world: BIOs, then QA (train, then OOD; qa_test_id repeats qa_train).</summary>
     public IReadOnlyList<string> Texts => [.. Bios.Select(b => b.Text), .. QaTrain.Select(q => q.Text), .. QaTestOod.Select(q => q.Text)];
 

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using FactTrace.IO;
 
-namespace FactTrace.Reproduce;
+namespace FactTrace.Study;
 
 /// <summary>The state of one stage in <c>manifest.json</c>.</summary>
 public static class StageStatus

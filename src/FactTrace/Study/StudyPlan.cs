@@ -1,16 +1,17 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FactTrace.Evaluation;
+using FactTrace.Interventions;
 using FactTrace.IO;
 using FactTrace.Models;
-using FactTrace.Reporting;
+using FactTrace.Tracing;
 using FactTrace.Training;
 using FactTrace.World;
 
-namespace FactTrace.Reproduce;
+namespace FactTrace.Study;
 
-/// <summary>What `facttrace reproduce` was asked for.</summary>
-public sealed record ReproduceRequest
+/// <summary>What a study (`facttrace reproduce`) is asked for.</summary>
+public sealed record StudyRequest
 {
     public required Preset Preset { get; init; }
     public required string OutDir { get; init; }
@@ -18,52 +19,71 @@ public sealed record ReproduceRequest
     public int Seeds { get; init; } = 1;
     /// <summary>A pretrained HF folder (pretrained presets), or a model spec replacing a from-scratch preset's model.</summary>
     public string? Model { get; init; }
-    public IAnalysis Analysis { get; init; } = NoAnalysis.Instance;
-    /// <summary>Stages run side by side (each with the process's torch threads; the CLI divides --threads among them).</summary>
+    /// <summary>Stages run side by side (each with the process's torch threads; the CLI divides its threads among them).</summary>
     public int Jobs { get; init; } = 1;
-    /// <summary>Ctrl-C: trainings save a resumable state, no new stage starts, and the run exits 130.</summary>
+    /// <summary>Ctrl-C: trainings save a resumable state, no new stage starts, and the run stops (interrupted).</summary>
     public CancellationToken Cancel { get; init; }
+    /// <summary>Shows the progress of trainings and analyses (progress bars in the CLI); null = none.</summary>
+    public IProgressHost? Host { get; init; }
 }
 
-/// <summary>How a reproduction shows training progress (a progress bar in the CLI); null = none.</summary>
-public delegate T TrainHost<T>(string title, Func<IProgress<TrainProgress>?, T> work);
+/// <summary>Shows the progress of a long step of a study: called from the thread that runs the step.</summary>
+public interface IProgressHost
+{
+    T Train<T>(string title, Func<IProgress<TrainProgress>?, T> work);
+    T Work<T>(string title, Func<IProgress<WorkProgress>?, T> work);
+}
 
 /// <summary>
-/// `facttrace reproduce`: the stage list of the whole study (world, init, two-stage and mixed training with their
-/// evaluation, trace, ablation, grafting, report) for one preset and N seeds, run through <see cref="Pipeline"/>.
+/// The last stage of a study: the report over every other stage's outputs. It lives in Reporting, which reads the
+/// study's folders (Study does not depend on Reporting; <see cref="Reproduction"/> puts the two together).
 /// </summary>
-public static class Reproduction
+public interface IReportStage
+{
+    string FolderName { get; }
+    void Build(string runDir, double headlineRho);
+    /// <summary>Null when the report folder is complete, else what is missing.</summary>
+    string? Check(string dir);
+}
+
+/// <summary>
+/// The stage list of the whole study (world, init, two-stage and mixed training with their evaluation, trace,
+/// ablation, grafting and, given an <see cref="IReportStage"/>, the report) for one preset and N seeds, run through
+/// <see cref="Pipeline"/>. Every stage calls one library entry point (<see cref="TrainRun"/>, <see cref="TraceRun"/>,
+/// <see cref="AblationRun"/>, <see cref="GraftRun"/>) with the preset's option record of that stage.
+/// </summary>
+public static class StudyPlan
 {
     public static readonly string[] Strategies = ["two-stage", "mixed"];
 
     /// <summary>The seed folder prefix of seed <paramref name="k"/>: "" for a one-seed run, "seed-K/" otherwise.</summary>
     public static string SeedPrefix(int k, int seeds) => seeds == 1 ? "" : $"seed-{k}/";
 
-    public static void Validate(ReproduceRequest r)
+    public static void Validate(StudyRequest r)
     {
-        if (r.Seeds < 1) throw FactTraceException.Usage($"--seeds must be a positive integer (got {r.Seeds})");
-        if (r.Seeds > 100) throw FactTraceException.Usage($"--seeds {r.Seeds}: at most 100");
-        if (r.Jobs < 1) throw FactTraceException.Usage($"--jobs must be a positive integer (got {r.Jobs})");
+        if (r.Seeds < 1) throw new OptionException("seeds", $"must be a positive integer (got {r.Seeds})");
+        if (r.Seeds > 100) throw new OptionException("seeds", $"{r.Seeds}: at most 100");
+        if (r.Jobs < 1) throw new OptionException("jobs", $"must be a positive integer (got {r.Jobs})");
         Presets.ValidatePretrained(r.Preset, r.Model);
-        r.Preset.World.Validate(Pools.Default);
-        r.Preset.TwoStage.Validate();
-        r.Preset.Mixed.Validate();
-        if (File.Exists(r.OutDir)) throw FactTraceException.Usage($"--out '{r.OutDir}' is a file, not a folder");
+        r.Preset.Validate();
+        if (File.Exists(r.OutDir)) throw new OptionException("out", $"'{r.OutDir}' is a file, not a folder");
         if (Directory.Exists(r.OutDir) && Manifest.Load(r.OutDir) is null && Directory.EnumerateFileSystemEntries(r.OutDir).Any())
-            throw FactTraceException.Usage($"--out '{r.OutDir}' is not empty and holds no {Manifest.FileName} (not a reproduce run); choose another folder");
+            throw new OptionException("out", $"'{r.OutDir}' is not empty and holds no {Manifest.FileName} (not a study run); choose another folder");
     }
 
     /// <summary>The model the two trainings start from: the run's init/ folder, or the pretrained folder.</summary>
-    static string StartingPoint(ReproduceRequest r, string runDir, string prefix) =>
+    static string StartingPoint(StudyRequest r, string runDir, string prefix) =>
         r.Preset.NeedsModel ? Path.GetFullPath(r.Model!) : Path.Combine(runDir, prefix + "init");
 
-    public static IReadOnlyList<Stage> Plan(ReproduceRequest r, TrainHost<EvalResult?>? host = null)
+    static T Work<T>(StudyRequest r, string title, Func<IProgress<WorkProgress>?, T> work) =>
+        r.Host is { } h ? h.Work(title, work) : work(null);
+
+    public static IReadOnlyList<Stage> Plan(StudyRequest r, IReportStage? report = null)
     {
         var runDir = r.OutDir;
         var preset = r.Preset;
         var stages = new List<Stage>();
         var modelSpec = preset.NeedsModel ? Path.GetFullPath(r.Model!) : r.Model ?? preset.Model!;
-        var analysisVersion = r.Analysis.Version;
         for (int k = 0; k < r.Seeds; k++)
         {
             var seed = k;
@@ -128,12 +148,12 @@ public static class Reproduction
                             TrainRun.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume, force: true, progress, c.Cancel);
                         try
                         {
-                            if (host is null) Work(null);
-                            else host($"{p}{strategy}", Work);
+                            if (r.Host is null) Work(null);
+                            else r.Host.Train($"{p}{strategy}", Work);
                         }
                         catch (TrainingInterrupted e)
                         {
-                            throw new FactTraceException($"{train}: interrupted after step {e.Step}, its state saved; rerun the same command to continue", 130);
+                            throw new FactTraceException($"{train}: interrupted after step {e.Step}, its state saved; rerun the same command to continue", ErrorKind.Interrupted);
                         }
                     },
                     Check = TrainingComplete,
@@ -144,61 +164,67 @@ public static class Reproduction
             {
                 var model = Path.Combine(runDir, p + strategy, "final");
                 var traceName = $"{p}trace/{strategy}";
+                var options = preset.Trace with { Probe = preset.Trace.Probe with { Seed = seed } };
                 stages.Add(new Stage
                 {
                     Name = traceName,
                     Inputs = [world, p + strategy],
-                    Options = new { analysis = analysisVersion, trace = preset.Trace },
-                    Available = r.Analysis.IsAvailable,
-                    Run = c => r.Analysis.Trace(new TraceRequest(c.Of(world), model, c.Dir, preset.Trace, seed), c.Log),
-                    Check = d => JsonComplete(d, RunFiles.Trace),
+                    Options = options,
+                    Run = c => Work(r, traceName, progress =>
+                        TraceRun.Run(new TraceRequest(c.Of(world), model, c.Dir, options) { Force = true }, progress)),
+                    Check = d => JsonComplete(d, TraceFiles.Report),
                 });
             }
             foreach (var strategy in Strategies)
             {
                 var model = Path.Combine(runDir, p + strategy, "final");
                 var traceDir = Path.Combine(runDir, $"{p}trace/{strategy}");
+                var name = $"{p}ablate/{strategy}";
+                var options = preset.Ablate with { Seed = seed };
                 stages.Add(new Stage
                 {
-                    Name = $"{p}ablate/{strategy}",
+                    Name = name,
                     Inputs = [world, init, p + strategy, $"{p}trace/{strategy}"],
-                    Options = new { analysis = analysisVersion, ablate = preset.Ablate },
-                    Available = r.Analysis.IsAvailable,
-                    Run = c => r.Analysis.Ablate(new AblateRequest(c.Of(world), model, StartingPoint(r, runDir, p), traceDir, c.Dir, preset.Ablate, seed), c.Log),
-                    Check = d => JsonComplete(d, RunFiles.Ablation),
+                    Options = options,
+                    Run = c => Work(r, name, progress => AblationRun.Run(new AblationRequest(c.Of(world), model, traceDir, options)
+                        { Reference = StartingPoint(r, runDir, p), Out = c.Dir, Force = true }, progress)),
+                    Check = d => JsonComplete(d, AblationRun.ReportFile),
                 });
             }
             foreach (var strategy in Strategies)
             {
                 var model = Path.Combine(runDir, p + strategy, "final");
                 var traceDir = Path.Combine(runDir, $"{p}trace/{strategy}");
+                var name = $"{p}graft/{strategy}";
+                var options = preset.Graft with { Seed = seed };
                 stages.Add(new Stage
                 {
-                    Name = $"{p}graft/{strategy}",
+                    Name = name,
                     Inputs = [world, init, p + strategy, $"{p}trace/{strategy}"],
-                    Options = new { analysis = analysisVersion, graft = preset.Graft },
-                    Available = r.Analysis.IsAvailable,
-                    Run = c => r.Analysis.Graft(new GraftRequest(c.Of(world), model, StartingPoint(r, runDir, p), traceDir, c.Dir, preset.Graft, seed), c.Log),
-                    Check = d => JsonComplete(d, RunFiles.Graft),
+                    Options = options,
+                    Run = c => Work(r, name, progress => GraftRun.Run(new GraftRequest(c.Of(world), model, c.Dir, options)
+                        { Reference = StartingPoint(r, runDir, p), Shared = traceDir, Force = true }, progress)),
+                    Check = d => JsonComplete(d, GraftRun.ReportFile),
                 });
             }
         }
 
+        if (report is null) return stages;
         var everything = stages.Select(s => s.Name).ToList();
         stages.Add(new Stage
         {
-            Name = ReportBuilder.FolderName,
+            Name = report.FolderName,
             OptionalInputs = everything,
             Options = new { headline_rho = preset.HeadlineRho },
             // The report reads the manifest, which the pipeline writes before and after each stage.
-            Run = c => ReportBuilder.Build(runDir, new ReportOptions { HeadlineRho = preset.HeadlineRho }),
-            Check = ReportBuilder.Check,
+            Run = c => report.Build(runDir, preset.HeadlineRho),
+            Check = report.Check,
         });
         return stages;
     }
 
     /// <summary>The header of the manifest: preset, seeds, resolved options, versions.</summary>
-    public static Manifest Header(ReproduceRequest r) => new()
+    public static Manifest Header(StudyRequest r) => new()
     {
         Preset = r.Preset.Name,
         Seeds = r.Seeds,
@@ -208,11 +234,11 @@ public static class Reproduction
         Options = JsonSerializer.SerializeToNode(r.Preset with { Model = r.Preset.NeedsModel ? null : r.Model ?? r.Preset.Model }, Json.Line),
     };
 
-    /// <summary>Validates the request and runs (or resumes) the whole study.</summary>
-    public static PipelineResult Run(ReproduceRequest r, IProgress<string>? log = null, TrainHost<EvalResult?>? host = null)
+    /// <summary>Validates the request and runs (or resumes) the whole study; the report stage only with <paramref name="report"/>.</summary>
+    public static PipelineResult Run(StudyRequest r, IProgress<string>? log = null, IReportStage? report = null)
     {
         Validate(r);
-        return Pipeline.Run(r.OutDir, Plan(r, host), Header(r), log, r.Jobs, r.Cancel);
+        return Pipeline.Run(r.OutDir, Plan(r, report), Header(r), log, r.Jobs, r.Cancel);
     }
 
     public const string ReferenceFile = "reference.json";
@@ -231,7 +257,7 @@ public static class Reproduction
     {
         if (!HfCheckpoint.IsCheckpointFolder(Path.Combine(dir, "final"))) return "final/ checkpoint missing";
         if (!File.Exists(Path.Combine(dir, "metrics.jsonl"))) return "metrics.jsonl missing";
-        return JsonComplete(dir, RunFiles.Eval);
+        return JsonComplete(dir, "eval.json");
     }
 
     /// <summary>Null if <paramref name="file"/> in <paramref name="dir"/> exists and parses as JSON.</summary>

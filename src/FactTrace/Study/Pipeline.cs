@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FactTrace.IO;
 
-namespace FactTrace.Reproduce;
+namespace FactTrace.Study;
 
 /// <summary>What a stage's action gets: the run folder, its own folder, and whether it continues a killed attempt.</summary>
 public sealed record StageContext(string RunDir, string Dir, bool Resume, IProgress<string>? Log)
@@ -35,7 +35,7 @@ public sealed record Stage
     public required Func<string, string?> Check { get; init; }
     /// <summary>False: the stage is recorded as not available (with <see cref="UnavailableMessage"/>) and not run.</summary>
     public bool Available { get; init; } = true;
-    public string UnavailableMessage { get; init; } = NoAnalysis.Message;
+    public string UnavailableMessage { get; init; } = "not available";
     /// <summary>True: an attempt that was killed (or failed) with the same options is continued in its folder
     /// (<see cref="StageContext.Resume"/>); otherwise the folder is emptied first.</summary>
     public bool Resumable { get; init; }
@@ -43,7 +43,7 @@ public sealed record Stage
 
 /// <summary>Ctrl-C stopped the run between stages; rerunning continues it. Exit code 130.</summary>
 public sealed class PipelineInterrupted(int left)
-    : FactTraceException($"interrupted with {left} stage(s) left; rerun the same command to continue", 130);
+    : FactTraceException($"interrupted with {left} stage(s) left; rerun the same command to continue", ErrorKind.Interrupted);
 
 /// <summary>What one pipeline run did with each stage.</summary>
 public sealed record PipelineResult(IReadOnlyList<string> Ran, IReadOnlyList<string> Skipped, IReadOnlyList<string> NotAvailable,

@@ -1,13 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using FactTrace.Interventions;
 using FactTrace.IO;
 using FactTrace.Models;
 using FactTrace.Text;
+using FactTrace.Tracing;
 using FactTrace.Training;
 using FactTrace.World;
 
-namespace FactTrace.Reproduce;
+namespace FactTrace.Study;
 
 /// <summary>
 /// Everything `facttrace reproduce` runs with, short of the seed: the world, the model, both training strategies and
@@ -31,12 +33,24 @@ public sealed record Preset
     /// <summary>Mixed options (the seed is replaced by each run's seed).</summary>
     public required TrainOptions Mixed { get; init; }
     public TraceOptions Trace { get; init; } = new();
-    public AblateOptions Ablate { get; init; } = new();
+    public AblationOptions Ablate { get; init; } = new();
     public GraftOptions Graft { get; init; } = new();
     /// <summary>The rho of the headline numbers and the heatmaps.</summary>
     public double HeadlineRho { get; init; } = 0.01;
 
     [JsonIgnore] public bool NeedsModel => Pretrained is not null;
+
+    /// <summary>Every stage's options; a bad value is an <see cref="OptionException"/> naming its path (<c>two_stage.lr</c>).</summary>
+    public void Validate()
+    {
+        OptionException.Nested("world", () => World.Validate(Pools.Default));
+        OptionException.Nested("two_stage", TwoStage.Validate);
+        OptionException.Nested("mixed", Mixed.Validate);
+        OptionException.Nested("trace", Trace.Validate);
+        OptionException.Nested("ablate", Ablate.Validate);
+        OptionException.Nested("graft", Graft.Validate);
+        if (!(HeadlineRho > 0 && HeadlineRho <= 1)) throw new OptionException("headline_rho", $"must be in (0, 1] (got {HeadlineRho})");
+    }
 }
 
 /// <summary>
@@ -64,6 +78,10 @@ public static class Presets
         Model = "tiny-neox",
         TwoStage = new TrainOptions { Strategy = Strategy.TwoStage, BioEpochs = 16, QaEpochs = 6, Lr = 3e-3, Precision = Precisions.Fastest },
         Mixed = new TrainOptions { Strategy = Strategy.Mixed, BioEpochs = 16, Lr = 3e-3, Precision = Precisions.Fastest },
+        Trace = new TraceOptions { Probe = new ProbeOptions { BioSize = 256, QaSize = 256 } },
+        // About 20 evaluations per model: on 100 people per split each.
+        Ablate = new AblationOptions { EvalPeople = 100 },
+        Graft = new GraftOptions { EvalPeople = 100 },
     };
 
     /// <summary>
@@ -93,6 +111,9 @@ public static class Presets
         HubName = hub,
         TwoStage = new TrainOptions { Strategy = Strategy.TwoStage, BioEpochs = 10, QaEpochs = 5, Lr = 1e-5, BatchSize = 16, WarmupFraction = 0.03 },
         Mixed = new TrainOptions { Strategy = Strategy.Mixed, BioEpochs = 10, Lr = 1e-5, BatchSize = 16, WarmupFraction = 0.03 },
+        Trace = Tiny.Trace,
+        Ablate = Tiny.Ablate,
+        Graft = Tiny.Graft,
     };
 
     public static IReadOnlyList<Preset> All { get; } =
@@ -114,47 +135,37 @@ public static class Presets
     {
         if (!nameOrFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return Get(nameOrFile);
         var file = nameOrFile;
-        if (!File.Exists(file)) throw FactTraceException.Usage($"--preset file '{file}' not found");
+        if (!File.Exists(file)) throw new OptionException("preset", $"file '{file}' not found");
         JsonObject overrides;
         try
         {
             overrides = JsonNode.Parse(File.ReadAllText(file, Jsonl.StrictUtf8)) as JsonObject
-                        ?? throw FactTraceException.Usage($"--preset file '{file}' does not hold a JSON object");
+                        ?? throw new OptionException("preset", $"file '{file}' does not hold a JSON object");
         }
         catch (Exception e) when (e is JsonException or System.Text.DecoderFallbackException)
         {
-            throw FactTraceException.Usage($"--preset file '{file}' is not valid JSON: {e.Message.Split('\n')[0].Trim()}");
+            throw new OptionException("preset", $"file '{file}' is not valid JSON: {e.Message.Split('\n')[0].Trim()}");
         }
         var merged = JsonSerializer.SerializeToNode(Tiny, Json.Line)!.AsObject();
-        Merge(merged, overrides);
+        Json.Merge(merged, overrides);
         // Named after the file unless it says otherwise: a changed preset is not "tiny".
         if (!overrides.ContainsKey("name")) merged["name"] = Path.GetFileNameWithoutExtension(file);
         if (!overrides.ContainsKey("description")) merged["description"] = $"preset file {Path.GetFileName(file)} (fields not in it as in tiny)";
         try
         {
-            return merged.Deserialize<Preset>(FileOptions) ?? throw FactTraceException.Usage($"--preset file '{file}' is null");
+            return merged.Deserialize<Preset>(FileOptions) ?? throw new OptionException("preset", $"file '{file}' is null");
         }
         catch (JsonException e)
         {
-            throw FactTraceException.Usage($"--preset file '{file}': {e.Message.Split('\n')[0].Trim()}");
+            throw new OptionException("preset", $"file '{file}': {e.Message.Split('\n')[0].Trim()}");
         }
     }
 
     static readonly JsonSerializerOptions FileOptions = new(Json.Line) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
 
-    /// <summary>Copies <paramref name="from"/> into <paramref name="into"/>, objects field by field, everything else replaced.</summary>
-    static void Merge(JsonObject into, JsonObject from)
-    {
-        foreach (var (key, value) in from)
-        {
-            if (value is JsonObject o && into[key] is JsonObject target) Merge(target, o);
-            else into[key] = value?.DeepClone();
-        }
-    }
-
     public static Preset Get(string name) =>
         All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw FactTraceException.Usage($"--preset '{name}': expected one of {string.Join(", ", Names)}");
+        ?? throw new OptionException("preset", $"'{name}': expected one of {string.Join(", ", Names)}");
 
     /// <summary>
     /// Checks that <paramref name="path"/> is a usable Hugging Face folder for <paramref name="preset"/>: it exists, has
@@ -164,19 +175,19 @@ public static class Presets
     public static void ValidatePretrained(Preset preset, string? path)
     {
         if (preset.Pretrained is not { } shape) return;
-        var needs = $"preset {preset.Name} fine-tunes {preset.HubName}: pass --model PATH, a local Hugging Face folder of it " +
+        var needs = $"preset {preset.Name} fine-tunes {preset.HubName}: pass `model` PATH, a local Hugging Face folder of it " +
                     "(config.json, model.safetensors or its index, and the tokenizer), e.g. from " +
                     $"`huggingface-cli download {preset.HubName} --local-dir PATH`";
-        if (string.IsNullOrEmpty(path)) throw FactTraceException.Usage(needs);
-        if (!Directory.Exists(path)) throw FactTraceException.Usage($"--model '{path}' is not a folder; {needs}");
+        if (string.IsNullOrEmpty(path)) throw new OptionException("model", needs);
+        if (!Directory.Exists(path)) throw new OptionException("model", $"'{path}' is not a folder; {needs}");
         var configPath = Path.Combine(path, HfCheckpoint.ConfigFile);
-        if (!File.Exists(configPath)) throw FactTraceException.Usage($"--model '{path}' has no config.json; {needs}");
+        if (!File.Exists(configPath)) throw new OptionException("model", $"'{path}' has no config.json; {needs}");
         ModelConfig config;
         try { config = ModelConfig.Parse(File.ReadAllText(configPath), configPath); }
-        catch (FactTraceException e) { throw FactTraceException.Usage($"--model '{path}': {e.Message}"); }
+        catch (FactTraceException e) { throw new OptionException("model", $"'{path}': {e.Message}"); }
         var want = NamedConfigs.GetPublished(shape);
         if (config.ModelType != want.ModelType)
-            throw FactTraceException.Usage($"--model '{path}' is a {Quote(config.ModelType)} model but preset {preset.Name} needs {want.ModelType} ({preset.HubName})");
+            throw new OptionException("model", $"'{path}' is a {Quote(config.ModelType)} model but preset {preset.Name} needs {want.ModelType} ({preset.HubName})");
         var diffs = new List<string>();
         void Compare(string field, int? got, int? expected) { if (got != expected) diffs.Add($"{field} {got?.ToString() ?? "missing"} (expected {expected})"); }
         Compare("hidden_size", config.HiddenSize, want.HiddenSize);
@@ -185,12 +196,11 @@ public static class Presets
         Compare("intermediate_size", config.IntermediateSize, want.IntermediateSize);
         if (want.IsLlama) Compare("num_key_value_heads", config.KvHeads, want.KvHeads);
         if (diffs.Count > 0)
-            throw FactTraceException.Usage($"--model '{path}' is not {preset.HubName}: {string.Join(", ", diffs)}");
+            throw new OptionException("model", $"'{path}' is not {preset.HubName}: {string.Join(", ", diffs)}");
         if (!HfCheckpoint.IsCheckpointFolder(path))
-            throw FactTraceException.Usage($"--model '{path}' has no safetensors weights (model.safetensors or model.safetensors.index.json); {needs}");
-        if (!File.Exists(Path.Combine(path, "tokenizer.json")) && !File.Exists(Path.Combine(path, Llama3Tokenizer.FileName))
-            && !File.Exists(Path.Combine(path, Llama3Tokenizer.RelativePath)))
-            throw FactTraceException.Usage($"--model '{path}' has no tokenizer (tokenizer.json, or {Llama3Tokenizer.RelativePath} for Llama 3); {needs}");
+            throw new OptionException("model", $"'{path}' has no safetensors weights (model.safetensors or model.safetensors.index.json); {needs}");
+        if (!ModelFolder.Open(path).HasTokenizer)
+            throw new OptionException("model", $"'{path}' has no tokenizer ({string.Join(", ", ModelFolder.TokenizerFiles)}); {needs}");
     }
 
     static string Quote(string s) => s.Length == 0 ? "(no model_type)" : s;
