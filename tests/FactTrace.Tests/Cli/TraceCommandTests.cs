@@ -38,7 +38,7 @@ public class TraceCommandTests
         var (world, run) = Setup();
         var trace = Path.Combine(run, "trace");
         var (code, err) = Run("trace", "--world", world, "--model", Path.Combine(run, "final"), "--out", trace,
-            "--probe-size", "4", "--rho", "0.01,0.05", "--score", "fisher", "--threads", "1");
+            "--probe-bio-size", "4", "--probe-qa-size", "4", "--rho", "0.01,0.05", "--score", "fisher", "--threads", "1");
         Assert.True(code == 0, err);
         foreach (var f in new[] { "scores_bio.safetensors", "scores_qa.safetensors", "trace.json", "by_layer_component.csv", "by_head.csv", "by_neuron.csv",
                      "mask_bio_rho0.01.safetensors", "mask_qa_rho0.05.safetensors", "mask_shared_rho0.05.safetensors" })
@@ -48,7 +48,7 @@ public class TraceCommandTests
         Assert.Equal(4, t.GetProperty("probe").GetProperty("bio_size").GetInt32());
         Assert.Equal(2, t.GetProperty("per_rho").GetArrayLength());
         // A non-empty --out is refused without --force.
-        Assert.Equal(2, Run("trace", "--world", world, "--model", Path.Combine(run, "final"), "--out", trace, "--probe-size", "2").Code);
+        Assert.Equal(2, Run("trace", "--world", world, "--model", Path.Combine(run, "final"), "--out", trace, "--probe-bio-size", "2", "--probe-qa-size", "2").Code);
 
         var abl = Path.Combine(run, "ablate");
         (code, err) = Run("ablate", "--world", world, "--model", Path.Combine(run, "final"), "--mask", trace, "--rho", "0.05",
@@ -85,8 +85,8 @@ public class TraceCommandTests
         var worldDir = Path.Combine(root, "world");
         w.Save(worldDir);
         var run = Path.Combine(root, "run");
-        var (code, err) = Run("train", "--world", worldDir, "--model", "micro-neox", "--strategy", "mixed", "--out", run, "--epochs", "1",
-            "--batch-size", "8", "--eval-every", "0", "--trace-scores", "grad", "--threads", "1");
+        var (code, err) = Run("train", "--world", worldDir, "--model", "micro-neox", "--strategy", "mixed", "--out", run, "--bio-epochs", "1",
+            "--batch-size", "8", "--eval-every", "0", "--trace-score", "grad", "--threads", "1");
         Assert.True(code == 0, err);
         Assert.True(File.Exists(Path.Combine(run, TrainingTrace.FolderName, TraceFiles.ScoresQa)));
         (code, err) = Run("trace", "--world", worldDir, "--model", Path.Combine(run, "final"), "--out", Path.Combine(run, "trace"),
@@ -99,7 +99,7 @@ public class TraceCommandTests
         Assert.Equal(w.Bios.Count, t.GetProperty("probe").GetProperty("bio_size").GetInt32());
         Assert.Equal(w.QaTrain.Count, t.GetProperty("probe").GetProperty("qa_size").GetInt32());
         // Resuming a traced run is refused.
-        Assert.Equal(2, Run("train", "--world", worldDir, "--strategy", "mixed", "--out", run, "--resume", "--trace-scores", "grad").Code);
+        Assert.Equal(2, Run("train", "--world", worldDir, "--strategy", "mixed", "--out", run, "--resume", "--trace-score", "grad").Code);
     }
 
     [Theory]
@@ -109,7 +109,7 @@ public class TraceCommandTests
     [InlineData("--rho", "0.01,0.01")]
     [InlineData("--scope", "local")]
     [InlineData("--score", "hessian")]
-    [InlineData("--probe-size", "0")]
+    [InlineData("--probe-bio-size", "0")]
     [InlineData("--micro-batch", "0")]
     public void BadTraceOptionsAreUsageErrors(string option, string value)
     {

@@ -27,7 +27,7 @@ public sealed class BadInputTests(BadInputTests.Good good) : IClassFixture<BadIn
         public string Run { get; }
         public string Trace { get; }
         public string[] TrainArgs(string world, string output) =>
-            ["train", "--world", world, "--model", "micro-neox", "--strategy", "mixed", "--epochs", "2", "--batch-size", "8",
+            ["train", "--world", world, "--model", "micro-neox", "--strategy", "mixed", "--bio-epochs", "2", "--batch-size", "8",
              "--checkpoint-every", "3", "--eval-people", "2", "--threads", "1", "--out", output];
 
         public Good()
@@ -37,7 +37,7 @@ public sealed class BadInputTests(BadInputTests.Good good) : IClassFixture<BadIn
             Run = tmp.Sub("run");
             Expect(0, Invoke(TrainArgs(World, Run)));
             Trace = tmp.Sub("trace");
-            Expect(0, Invoke("trace", "--world", World, "--model", Path.Combine(Run, "final"), "--out", Trace, "--probe-size", "2",
+            Expect(0, Invoke("trace", "--world", World, "--model", Path.Combine(Run, "final"), "--out", Trace, "--probe-bio-size", "2", "--probe-qa-size", "2",
                 "--rho", "0.05", "--threads", "1"));
         }
 
@@ -142,7 +142,7 @@ public sealed class BadInputTests(BadInputTests.Good good) : IClassFixture<BadIn
         new("trace --out not empty", 2, "not empty", (g, d) =>
         {
             File.WriteAllText(Path.Combine(d, "mine.txt"), "keep me");
-            return ["trace", "--world", g.World, "--model", Path.Combine(g.Run, "final"), "--out", d, "--probe-size", "2"];
+            return ["trace", "--world", g.World, "--model", Path.Combine(g.Run, "final"), "--out", d, "--probe-bio-size", "2", "--probe-qa-size", "2"];
         }),
         // Model configs.
         new("config.json not JSON", 1, "config.json", (g, d) =>

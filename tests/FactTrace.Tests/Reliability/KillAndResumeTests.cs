@@ -40,7 +40,7 @@ public sealed class KillAndResumeTests(KillAndResumeTests.Reference reference) :
 
     static string[] TrainArgs(string world, string output) =>
     [
-        "train", "--world", world, "--model", "micro-neox", "--strategy", "two-stage", "--epochs", "24", "--qa-epochs", "8",
+        "train", "--world", world, "--model", "micro-neox", "--strategy", "two-stage", "--bio-epochs", "24", "--qa-epochs", "8",
         "--batch-size", "8", "--checkpoint-every", "7", "--eval-every", "10", "--eval-people", "4", "--threads", "1",
         "--out", output,
     ];

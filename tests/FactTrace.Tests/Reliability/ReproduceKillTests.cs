@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using FactTrace.Reproduce;
+using FactTrace.Study;
 
 namespace FactTrace.Tests.Reliability;
 
@@ -20,8 +20,8 @@ public sealed class ReproduceKillTests(ReproduceKillTests.Reference reference) :
           "model": "micro-neox",
           "two_stage": { "bio_epochs": 16, "qa_epochs": 6, "batch_size": 8, "eval_every": 4, "eval_people": 3, "checkpoint_every": 5, "log_every": 2 },
           "mixed": { "bio_epochs": 16, "batch_size": 8, "eval_every": 4, "eval_people": 3, "checkpoint_every": 5, "log_every": 2 },
-          "trace": { "probe_size": 8 },
-          "ablate": { "draws": 2, "heads": 1, "eval_people": 4 },
+          "trace": { "probe": { "bio_size": 8, "qa_size": 8 } },
+          "ablate": { "controls": 2, "heads": 1, "eval_people": 4 },
           "graft": { "steps": 5, "eval_people": 4 }
         }
         """;
@@ -72,7 +72,7 @@ public sealed class ReproduceKillTests(ReproduceKillTests.Reference reference) :
     /// <summary>The outputs that must not depend on kills: weights, evaluations, traces, masks, ablations, grafts.</summary>
     static IEnumerable<string> Outputs(string run)
     {
-        foreach (var s in Reproduction.Strategies)
+        foreach (var s in StudyPlan.Strategies)
         {
             yield return $"{s}/final/model.safetensors";
             yield return $"{s}/eval.json";

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using FactTrace.IO;
 using FactTrace.Reporting;
-using FactTrace.Reproduce;
+using FactTrace.Study;
 using FactTrace.Tests.World;
 
 namespace FactTrace.Tests.Reporting;
@@ -80,7 +80,7 @@ public class ReportTests
                 new StageRecord { Name = "two-stage", Status = StageStatus.Done },
                 new StageRecord { Name = "mixed", Status = StageStatus.Done },
                 .. new[] { "trace", "ablate", "graft" }.SelectMany(k => new[] { "two-stage", "mixed" }.Select(s =>
-                    new StageRecord { Name = $"{k}/{s}", Status = StageStatus.NotAvailable, Message = NoAnalysis.Message })),
+                    new StageRecord { Name = $"{k}/{s}", Status = StageStatus.NotAvailable, Message = "not available in this build" })),
             ],
         }.Save(tmp.Path);
         var r = ReportBuilder.Build(tmp.Path);
@@ -144,7 +144,7 @@ public class ReportTests
         var (two, mixed) = SyntheticRun.PaperLike();
         SyntheticRun.Write(tmp.Path, two, mixed);
         File.WriteAllText(Path.Combine(tmp.Path, "trace", "mixed", "trace.json"), "{ not json");
-        var e = Assert.Throws<FactTraceException>(() => ReportBuilder.Build(tmp.Path));
+        var e = Assert.ThrowsAny<FactTraceException>(() => ReportBuilder.Build(tmp.Path));
         Assert.Contains("trace.json", e.Message);
         Assert.False(Directory.Exists(Path.Combine(tmp.Path, "report")));
     }
@@ -153,8 +153,8 @@ public class ReportTests
     public void AFolderThatIsNotARunIsAUsageError()
     {
         using var tmp = new TempDir();
-        var e = Assert.Throws<FactTraceException>(() => ReportBuilder.Build(tmp.Path));
-        Assert.Equal(2, e.ExitCode);
-        Assert.Throws<FactTraceException>(() => ReportBuilder.Build(tmp.Sub("missing")));
+        var e = Assert.ThrowsAny<FactTraceException>(() => ReportBuilder.Build(tmp.Path));
+        Assert.Equal(FactTrace.IO.ErrorKind.Usage, e.Kind);
+        Assert.ThrowsAny<FactTraceException>(() => ReportBuilder.Build(tmp.Sub("missing")));
     }
 }

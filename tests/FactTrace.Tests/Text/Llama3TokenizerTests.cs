@@ -115,7 +115,7 @@ public class Llama3TokenizerTests
     [InlineData("IQ== 0\n", "single byte")]
     public void BadFilesAreOneLineErrors(string content, string expected)
     {
-        var e = Assert.Throws<FactTraceException>(() => Llama3Tokenizer.Parse(Encoding.ASCII.GetBytes(content), "t.model"));
+        var e = Assert.ThrowsAny<FactTraceException>(() => Llama3Tokenizer.Parse(Encoding.ASCII.GetBytes(content), "t.model"));
         Assert.Contains(expected, e.Message);
         Assert.StartsWith("t.model", e.Message);
     }

@@ -51,13 +51,13 @@ public class TokenizerLoaderTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("tokenizer.json"), """{"model": {"type": "Unigram", "vocab": []}}""");
-        var e = Assert.Throws<FactTraceException>(() => TokenizerLoader.Load(dir.Path));
+        var e = Assert.ThrowsAny<FactTraceException>(() => TokenizerLoader.Load(dir.Path));
         Assert.Contains(dir.File("tokenizer.json"), e.Message);
         Assert.Contains("Unigram", e.Message);
 
         File.Delete(dir.File("tokenizer.json"));
         File.WriteAllBytes(dir.File("tokenizer.model"), [0x0A, 0x0B, 0x0A, 0x05, 0x3C, 0x75, 0x6E, 0x6B, 0x3E, 0x15, 0x00]);
-        e = Assert.Throws<FactTraceException>(() => TokenizerLoader.Load(dir.Path));
+        e = Assert.ThrowsAny<FactTraceException>(() => TokenizerLoader.Load(dir.Path));
         Assert.Contains("tokenizer.model", e.Message);
         Assert.Contains("SentencePiece", e.Message);
     }
@@ -66,12 +66,12 @@ public class TokenizerLoaderTests
     public void MissingPathsAreErrors()
     {
         using var dir = new TempDir();
-        var e = Assert.Throws<FactTraceException>(() => TokenizerLoader.Load(dir.File("nope")));
-        Assert.Equal(2, e.ExitCode);
-        e = Assert.Throws<FactTraceException>(() => TokenizerLoader.Load(dir.Path));
+        var e = Assert.ThrowsAny<FactTraceException>(() => TokenizerLoader.Load(dir.File("nope")));
+        Assert.Equal(FactTrace.IO.ErrorKind.Usage, e.Kind);
+        e = Assert.ThrowsAny<FactTraceException>(() => TokenizerLoader.Load(dir.Path));
         Assert.Contains("no tokenizer", e.Message);
         File.WriteAllText(dir.File("tokenizer.json"), "{ not json");
-        e = Assert.Throws<FactTraceException>(() => TokenizerLoader.Load(dir.Path));
+        e = Assert.ThrowsAny<FactTraceException>(() => TokenizerLoader.Load(dir.Path));
         Assert.Contains("not valid JSON", e.Message);
     }
 

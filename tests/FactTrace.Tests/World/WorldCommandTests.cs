@@ -16,7 +16,7 @@ public class WorldCommandTests
     {
         using var tmp = new TempDir();
         var (code, error) = Run("world", "--out", tmp.Sub("w"), "--people", "50", "--seed", "3", "--id-fraction", "0.4",
-            "--bio-variants", "2", "--permute", "--fullname");
+            "--bio-variants", "2", "--permute", "--full-name");
         Assert.Equal("", error);
         Assert.Equal(0, code);
         var w = FactTrace.World.FactWorld.Load(tmp.Sub("w"));

@@ -78,8 +78,8 @@ public class WorldFolderTests
         var dir = tmp.Sub("w");
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "keep.txt"), "x");
-        var e = Assert.Throws<FactTraceException>(() => FactWorld.Generate(Options).Save(dir));
-        Assert.Equal(2, e.ExitCode);
+        var e = Assert.ThrowsAny<FactTraceException>(() => FactWorld.Generate(Options).Save(dir));
+        Assert.Equal(FactTrace.IO.ErrorKind.Usage, e.Kind);
         Assert.True(File.Exists(Path.Combine(dir, "keep.txt")));
         FactWorld.Generate(Options).Save(dir, force: true);
         Assert.False(File.Exists(Path.Combine(dir, "keep.txt")));
@@ -93,10 +93,10 @@ public class WorldFolderTests
         using var tmp = new TempDir();
         var dir = Saved(tmp);
         File.Delete(Path.Combine(dir, "qa_test_ood.jsonl"));
-        var e = Assert.Throws<FactTraceException>(() => FactWorld.Load(dir));
+        var e = Assert.ThrowsAny<FactTraceException>(() => FactWorld.Load(dir));
         Assert.Contains("qa_test_ood.jsonl", e.Message);
         Assert.Contains("not found", e.Message);
-        Assert.Contains("not found", Assert.Throws<FactTraceException>(() => FactWorld.Load(tmp.Sub("nothing"))).Message);
+        Assert.Contains("not found", Assert.ThrowsAny<FactTraceException>(() => FactWorld.Load(tmp.Sub("nothing"))).Message);
     }
 
     [Theory]
@@ -111,7 +111,7 @@ public class WorldFolderTests
         var lines = File.ReadAllLines(path);
         lines[line - 1] = replacement;
         File.WriteAllLines(path, lines);
-        var e = Assert.Throws<FactTraceException>(() => FactWorld.Load(dir));
+        var e = Assert.ThrowsAny<FactTraceException>(() => FactWorld.Load(dir));
         Assert.Contains(file, e.Message);
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain('\n', e.Message);
@@ -127,7 +127,7 @@ public class WorldFolderTests
         var q = JsonSerializer.Deserialize<QaRecord>(lines[0], Json.Line)!;
         lines[0] = JsonSerializer.Serialize(q with { AnswerStart = q.AnswerStart + 1 }, Json.Line);
         File.WriteAllLines(path, lines);
-        var e = Assert.Throws<FactTraceException>(() => FactWorld.Load(dir));
+        var e = Assert.ThrowsAny<FactTraceException>(() => FactWorld.Load(dir));
         Assert.Contains("qa_test_ood.jsonl line 1", e.Message);
     }
 
@@ -138,7 +138,7 @@ public class WorldFolderTests
         var dir = Saved(tmp);
         var path = Path.Combine(dir, "world.json");
         File.WriteAllText(path, File.ReadAllText(path).Replace($"\"format_version\": {FactWorld.FormatVersion}", "\"format_version\": 99"));
-        var e = Assert.Throws<FactTraceException>(() => FactWorld.Load(dir));
+        var e = Assert.ThrowsAny<FactTraceException>(() => FactWorld.Load(dir));
         Assert.Contains("format_version 99", e.Message);
         Assert.Contains("newer", e.Message);
     }
@@ -150,6 +150,6 @@ public class WorldFolderTests
         var dir = Saved(tmp);
         var path = Path.Combine(dir, "bio.jsonl");
         File.WriteAllLines(path, File.ReadAllLines(path).SkipLast(1));
-        Assert.Contains("bio.jsonl has 399 lines", Assert.Throws<FactTraceException>(() => FactWorld.Load(dir)).Message);
+        Assert.Contains("bio.jsonl has 399 lines", Assert.ThrowsAny<FactTraceException>(() => FactWorld.Load(dir)).Message);
     }
 }

@@ -201,28 +201,29 @@ public class WorldGenerationTests(ITestOutputHelper output)
         var small = Pools.Default with { FirstNames = ["Ann", "Bob"], MiddleNames = ["Cy"], LastNames = ["Doe", "Roe", "Poe"] };
         var w = FactWorld.Generate(new WorldOptions(People: 6), small); // exactly the limit: every name used once
         Assert.Equal(6, w.People.Select(p => p.FullName).Distinct().Count());
-        var e = Assert.Throws<FactTraceException>(() => FactWorld.Generate(new WorldOptions(People: 7), small));
-        Assert.Equal(2, e.ExitCode);
+        var e = Assert.ThrowsAny<FactTraceException>(() => FactWorld.Generate(new WorldOptions(People: 7), small));
+        Assert.Equal(FactTrace.IO.ErrorKind.Usage, e.Kind);
         Assert.Contains("at most 6", e.Message);
-        var big = Assert.Throws<FactTraceException>(() => new WorldOptions(People: 160_000_001).Validate(Pools.Default));
+        var big = Assert.ThrowsAny<FactTraceException>(() => new WorldOptions(People: 160_000_001).Validate(Pools.Default));
         Assert.Contains("160,000,000", big.Message);
     }
 
     [Theory]
-    [InlineData(0, 0.5, 1, "--people")]
-    [InlineData(-3, 0.5, 1, "--people")]
-    [InlineData(10, 0.0, 1, "--id-fraction")]
-    [InlineData(10, 1.0, 1, "--id-fraction")]
-    [InlineData(10, double.NaN, 1, "--id-fraction")]
-    [InlineData(1, 0.5, 1, "--id-fraction")]
-    [InlineData(10, 0.01, 1, "--id-fraction")]
-    [InlineData(10, 0.5, 0, "--bio-variants")]
-    public void BadOptionsAreUsageErrorsNamingTheOption(int people, double fraction, int variants, string option)
+    [InlineData(0, 0.5, 1, "people")]
+    [InlineData(-3, 0.5, 1, "people")]
+    [InlineData(10, 0.0, 1, "id_fraction")]
+    [InlineData(10, 1.0, 1, "id_fraction")]
+    [InlineData(10, double.NaN, 1, "id_fraction")]
+    [InlineData(1, 0.5, 1, "id_fraction")]
+    [InlineData(10, 0.01, 1, "id_fraction")]
+    [InlineData(10, 0.5, 0, "bio_variants")]
+    public void BadOptionsAreUsageErrorsNamingTheField(int people, double fraction, int variants, string field)
     {
-        var e = Assert.Throws<FactTraceException>(() =>
+        var e = Assert.Throws<OptionException>(() =>
             FactWorld.Generate(new WorldOptions(People: people, IdFraction: fraction, BioVariants: variants)));
-        Assert.Equal(2, e.ExitCode);
-        Assert.Contains(option, e.Message);
+        Assert.Equal(FactTrace.IO.ErrorKind.Usage, e.Kind);
+        Assert.Equal(field, e.Field);
+        Assert.StartsWith(field + ": ", e.Message);
     }
 
     [Fact]

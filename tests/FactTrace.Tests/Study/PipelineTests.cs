@@ -1,8 +1,8 @@
 using FactTrace.IO;
-using FactTrace.Reproduce;
+using FactTrace.Study;
 using FactTrace.Tests.World;
 
-namespace FactTrace.Tests.Reproduce;
+namespace FactTrace.Tests.Study;
 
 public class PipelineTests
 {
@@ -99,7 +99,7 @@ public class PipelineTests
     {
         using var tmp = new TempDir();
         var stages = new List<Stage> { new() { Name = "x", Run = _ => { }, Check = _ => "nothing written" } };
-        var e = Assert.Throws<FactTraceException>(() => Pipeline.Run(tmp.Path, stages, new Manifest()));
+        var e = Assert.ThrowsAny<FactTraceException>(() => Pipeline.Run(tmp.Path, stages, new Manifest()));
         Assert.Contains("nothing written", e.Message);
         Assert.Equal(StageStatus.Failed, Manifest.Load(tmp.Path)!.Find("x")!.Status);
     }
@@ -158,7 +158,7 @@ public class PipelineTests
     {
         using var tmp = new TempDir();
         var f = new Fakes { During = c => throw new FactTraceException("disk full") };
-        Assert.Throws<FactTraceException>(() => Run(tmp.Path, f));
+        Assert.ThrowsAny<FactTraceException>(() => Run(tmp.Path, f));
         var m = Manifest.Load(tmp.Path)!;
         Assert.Equal(StageStatus.Failed, m.Find("a")!.Status);
         Assert.Equal("disk full", m.Find("a")!.Message);
@@ -180,7 +180,7 @@ public class PipelineTests
         Assert.Equal(["trace/mixed", "ablate/mixed"], r.NotAvailable);
         Assert.Equal(["train", "report"], r.Ran);
         var m = Manifest.Load(tmp.Path)!;
-        Assert.Equal(NoAnalysis.Message, m.Find("trace/mixed")!.Message);
+        Assert.Equal("not available", m.Find("trace/mixed")!.Message);
         Assert.Equal("needs trace/mixed, which is not done", m.Find("ablate/mixed")!.Message);
         Assert.Equal(["report"], Pipeline.Run(tmp.Path, stages, new Manifest()).Skipped.Where(s => s == "report"));
 
@@ -200,8 +200,8 @@ public class PipelineTests
             new()
             {
                 Name = "a",
-                Run = c => Assert.Equal(2, Assert.Throws<FactTraceException>(() =>
-                    Pipeline.Run(tmp.Path, [new Stage { Name = "z", Run = _ => { }, Check = _ => null }], new Manifest())).ExitCode),
+                Run = c => Assert.Equal(FactTrace.IO.ErrorKind.Usage, Assert.ThrowsAny<FactTraceException>(() =>
+                    Pipeline.Run(tmp.Path, [new Stage { Name = "z", Run = _ => { }, Check = _ => null }], new Manifest())).Kind),
                 Check = _ => null,
             },
         };
@@ -291,7 +291,7 @@ public class PipelineTests
         var order = new List<string>();
         var e = Assert.Throws<PipelineInterrupted>(() => Pipeline.Run(tmp.Path, Pair(null, order, n => cts.Cancel()),
             new Manifest { Preset = "fake" }, jobs: 1, cancel: cts.Token));
-        Assert.Equal(130, e.ExitCode);
+        Assert.Equal(FactTrace.IO.ErrorKind.Interrupted, e.Kind);
         Assert.Equal(["x+", "x-"], order); // x finished; y and z never started
         var r = Pipeline.Run(tmp.Path, Pair(null, []), new Manifest { Preset = "fake" });
         Assert.Equal(["x"], r.Skipped);

@@ -1,68 +1,81 @@
 using FactTrace.Cli;
+using FactTrace.Interventions;
+using FactTrace.Tracing;
 using FactTrace.IO;
 using FactTrace.Models;
 using FactTrace.Reporting;
-using FactTrace.Reproduce;
+using FactTrace.Study;
 using FactTrace.Tests.Reporting;
 using FactTrace.Tests.World;
 using FactTrace.Training;
 using FactTrace.World;
 
-namespace FactTrace.Tests.Reproduce;
+namespace FactTrace.Tests.Study;
 
 [Collection("torch-threads")]
 public class ReproduceTests
 {
-    /// <summary>The tiny preset shrunk to seconds: 16 people, micro-neox, a few epochs.</summary>
-    static Preset Micro() => Presets.Tiny with
+    /// <summary>The tiny preset shrunk to seconds: 16 people, micro-neox, a few epochs, small analyses.</summary>
+    internal static Preset Micro() => Presets.Tiny with
     {
         Name = "micro",
         World = new WorldOptions(People: 16, BioVariants: 1),
         Model = "micro-neox",
         TwoStage = new TrainOptions { Strategy = Strategy.TwoStage, BioEpochs = 2, QaEpochs = 1, BatchSize = 8, EvalEvery = 1, EvalPeople = 3, CheckpointEvery = 2, LogEvery = 1 },
         Mixed = new TrainOptions { Strategy = Strategy.Mixed, BioEpochs = 2, BatchSize = 8, EvalEvery = 1, EvalPeople = 3, CheckpointEvery = 2, LogEvery = 1 },
+        Trace = new TraceOptions { Probe = new ProbeOptions { BioSize = 8, QaSize = 8 } },
+        Ablate = new AblationOptions { Controls = 2, Heads = 1, EvalPeople = 4 },
+        Graft = new GraftOptions { Steps = 3, EvalPeople = 4 },
     };
 
-    static readonly string[] Real = ["world", "init", "two-stage", "mixed", "report"];
-    static readonly string[] Analysis = ["trace/two-stage", "trace/mixed", "ablate/two-stage", "ablate/mixed", "graft/two-stage", "graft/mixed"];
+    static readonly string[] All = ["world", "init", "two-stage", "mixed", "trace/two-stage", "trace/mixed", "ablate/two-stage",
+        "ablate/mixed", "graft/two-stage", "graft/mixed", "report"];
 
     [Fact]
-    public void RunsTheRealStagesResumesAndRedoesWhatChanged()
+    public void RunsEveryStageFromTheLibraryResumesAndRedoesWhatChanged()
     {
         TorchSharp.torch.set_num_threads(1);
         using var tmp = new TempDir();
-        var request = new ReproduceRequest { Preset = Micro(), OutDir = tmp.Sub("run") };
+        var request = new StudyRequest { Preset = Micro(), OutDir = tmp.Sub("run") };
 
         var first = Reproduction.Run(request);
-        Assert.Equal(Real, first.Ran);
-        Assert.Equal(Analysis, first.NotAvailable);
+        Assert.Equal(All, first.Ran);
         var run = request.OutDir;
         Assert.True(HfCheckpoint.IsCheckpointFolder(Path.Combine(run, "init")));
-        foreach (var s in new[] { "two-stage", "mixed" })
+        foreach (var s in StudyPlan.Strategies)
         {
             Assert.True(File.Exists(Path.Combine(run, s, "eval.json")));
             Assert.True(HfCheckpoint.IsCheckpointFolder(Path.Combine(run, s, "final")));
+            // The analyses wrote the library's own records, read back by the same types.
+            var trace = Json.ReadFile<TraceReport>(Path.Combine(run, "trace", s, TraceFiles.Report));
+            Assert.Equal(8, trace.Probe.BioSize);
+            var ablation = Json.ReadFile<AblationReport>(Path.Combine(run, "ablate", s, AblationRun.ReportFile));
+            Assert.Equal(Path.GetFullPath(Path.Combine(run, "init")), ablation.Reference);
+            Assert.Contains(ablation.Conditions, c => c.Name == "shared");
+            Assert.Equal(3, Json.ReadFile<GraftReport>(Path.Combine(run, "graft", s, GraftRun.ReportFile)).Steps);
         }
         // Both strategies start from the same init/ weights.
         Assert.Contains(Path.GetFullPath(Path.Combine(run, "init")), File.ReadAllText(Path.Combine(run, "mixed", "train.json")));
         Assert.Contains(Path.GetFullPath(Path.Combine(run, "init")), File.ReadAllText(Path.Combine(run, "two-stage", "train.json")));
         var md = File.ReadAllText(Path.Combine(run, "report", "report.md"));
-        Assert.Contains("not available in this build", md);
         Assert.Contains("learning_curves.png", md);
+        Assert.Contains("density_layer_head.png", md);
         var manifest = Manifest.Load(run)!;
         Assert.Equal("micro", manifest.Preset);
-        Assert.Equal(StageStatus.NotAvailable, manifest.Find("trace/mixed")!.Status);
+        // manifest.json records each stage's option record in the preset's vocabulary, the run's seed filled in.
+        Assert.Equal(2, manifest.Find("ablate/mixed")!.Options!["controls"]!.GetValue<int>());
+        Assert.Equal(0, manifest.Find("trace/mixed")!.Options!["probe"]!["seed"]!.GetValue<int>());
 
         // Rerun: nothing to do.
         var second = Reproduction.Run(request);
         Assert.Empty(second.Ran);
-        Assert.Equal(Real, second.Skipped);
+        Assert.Equal(All, second.Skipped);
 
-        // A changed mixed option redoes mixed and the report only.
+        // A changed mixed option redoes mixed, its analyses and the report only.
         var changed = request with { Preset = request.Preset with { Mixed = request.Preset.Mixed with { Lr = 1e-3 } } };
         var third = Reproduction.Run(changed);
-        Assert.Equal(["mixed", "report"], third.Ran);
-        Assert.Equal(["world", "init", "two-stage"], third.Skipped);
+        Assert.Equal(["mixed", "trace/mixed", "ablate/mixed", "graft/mixed", "report"], third.Ran);
+        Assert.Equal(["world", "init", "two-stage", "trace/two-stage", "ablate/two-stage", "graft/two-stage"], third.Skipped);
     }
 
     [Fact]
@@ -72,7 +85,7 @@ public class ReproduceTests
         using var tmp = new TempDir();
         var preset = Micro();
         // StopAfterStep abandons the run mid-way without saving (a crash); it is not part of the options hash.
-        var crashing = new ReproduceRequest { Preset = preset with { Mixed = preset.Mixed with { StopAfterStep = 3 } }, OutDir = tmp.Sub("run") };
+        var crashing = new StudyRequest { Preset = preset with { Mixed = preset.Mixed with { StopAfterStep = 3 } }, OutDir = tmp.Sub("run") };
         Assert.Throws<TrainingStopped>(() => Reproduction.Run(crashing));
         var m = Manifest.Load(crashing.OutDir)!;
         Assert.Equal(StageStatus.Failed, m.Find("mixed")!.Status);
@@ -80,44 +93,19 @@ public class ReproduceTests
 
         var r = Reproduction.Run(crashing with { Preset = preset });
         Assert.Equal(["mixed"], r.Resumed);
-        Assert.Equal(["world", "init", "two-stage"], r.Skipped);
+        Assert.Contains("world", r.Skipped);
+        Assert.Contains("two-stage", r.Skipped);
         Assert.Contains("report", r.Ran);
         Assert.Equal(StageStatus.Done, Manifest.Load(crashing.OutDir)!.Find("mixed")!.Status);
     }
 
-    /// <summary>Stands in for the Tracing library: writes the trace issue's files.</summary>
-    sealed class FakeAnalysis : IAnalysis
-    {
-        public List<string> Calls { get; } = [];
-        public bool IsAvailable => true;
-        public string Version => "fake-1";
-        static FakeStrategy Of(string modelDir) => modelDir.Contains("mixed") ? SyntheticRun.PaperLike().Mixed : SyntheticRun.PaperLike().TwoStage;
-        public void Trace(TraceRequest r, IProgress<string>? p) { Calls.Add($"trace {r.ModelDir}"); SyntheticRun.WriteTrace(r.OutDir, Of(r.ModelDir)); }
-        public void Ablate(AblateRequest r, IProgress<string>? p)
-        {
-            Calls.Add($"ablate {r.ModelDir} {r.ReferenceDir} {r.TraceDir}");
-            Assert.True(File.Exists(Path.Combine(r.TraceDir, "trace.json")));
-            SyntheticRun.WriteAblation(r.OutDir, Of(r.ModelDir));
-        }
-        public void Graft(GraftRequest r, IProgress<string>? p) { Calls.Add($"graft {r.ModelDir}"); SyntheticRun.WriteGraft(r.OutDir, Of(r.ModelDir)); }
-    }
-
     [Fact]
-    public void AnalysisStagesPlugInThroughIAnalysis()
+    public void WithoutAReportStageThePlanEndsWithTheAnalyses()
     {
-        TorchSharp.torch.set_num_threads(1);
-        using var tmp = new TempDir();
-        var request = new ReproduceRequest { Preset = Micro(), OutDir = tmp.Sub("run") };
-        Reproduction.Run(request);                      // without analysis first
-        var analysis = new FakeAnalysis();
-        var r = Reproduction.Run(request with { Analysis = analysis });
-        Assert.Equal([.. Analysis, "report"], r.Ran);
-        Assert.Equal(6, analysis.Calls.Count);
-        var init = Path.Combine(request.OutDir, "init");
-        Assert.Contains(analysis.Calls, c => c.StartsWith("ablate ") && c.Contains(Path.Combine("mixed", "final")) && c.Contains(init) && c.Contains(Path.Combine("trace", "mixed")));
-        var md = File.ReadAllText(Path.Combine(request.OutDir, "report", "report.md"));
-        Assert.Contains("density_layer_head.png", md);
-        Assert.DoesNotContain("not available in this build", md);
+        var plan = StudyPlan.Plan(new StudyRequest { Preset = Micro(), OutDir = "unused" });
+        Assert.Equal(All[..^1], plan.Select(s => s.Name));
+        var withReport = StudyPlan.Plan(new StudyRequest { Preset = Micro(), OutDir = "unused" }, FactTrace.Reporting.ReportStage.Instance);
+        Assert.Equal(All, withReport.Select(s => s.Name));
     }
 
     [Fact]
@@ -130,7 +118,7 @@ public class ReproduceTests
             TwoStage = Micro().TwoStage with { BioEpochs = 1 },
             Mixed = Micro().Mixed with { BioEpochs = 1 },
         };
-        var r = Reproduction.Run(new ReproduceRequest { Preset = preset, OutDir = tmp.Sub("run"), Seeds = 2 });
+        var r = Reproduction.Run(new StudyRequest { Preset = preset, OutDir = tmp.Sub("run"), Seeds = 2 });
         Assert.Contains("seed-1/mixed", r.Ran);
         Assert.Equal("report", r.Ran[^1]);
         var m = Manifest.Load(tmp.Sub("run"))!;
@@ -145,8 +133,8 @@ public class ReproduceTests
     {
         using var tmp = new TempDir();
         File.WriteAllText(tmp.Sub("notes.txt"), "mine");
-        var e = Assert.Throws<FactTraceException>(() => Reproduction.Run(new ReproduceRequest { Preset = Micro(), OutDir = tmp.Path }));
-        Assert.Equal(2, e.ExitCode);
+        var e = Assert.ThrowsAny<FactTraceException>(() => Reproduction.Run(new StudyRequest { Preset = Micro(), OutDir = tmp.Path }));
+        Assert.Equal(ErrorKind.Usage, e.Kind);
         Assert.Contains("manifest.json", e.Message);
     }
 }
@@ -164,7 +152,7 @@ public class PresetTests
     {
         using var tmp = new TempDir();
         var f = tmp.File("mine.json");
-        File.WriteAllText(f, """{"mixed": {"bio_epochs": 7}, "world": {"people": 40}, "trace": {"rhos": [0.02]}}""");
+        File.WriteAllText(f, """{"mixed": {"bio_epochs": 7}, "world": {"people": 40}, "trace": {"rho": [0.02]}}""");
         var p = Presets.Load(f);
         Assert.Equal("mine", p.Name);
         Assert.Equal(7, p.Mixed.BioEpochs);
@@ -219,7 +207,7 @@ public class PresetTests
         Presets.ValidatePretrained(pythia, FakeHfFolder(tmp, "pythia-2.8b"));
         Presets.ValidatePretrained(Presets.Get("llama-3.2-1b"), FakeHfFolder(tmp, "llama-3.2-1b", tokenizer: Path.Combine("original", "tokenizer.model")));
 
-        string Error(Preset p, string? path) => Assert.Throws<FactTraceException>(() => Presets.ValidatePretrained(p, path)).Message;
+        string Error(Preset p, string? path) => Assert.ThrowsAny<FactTraceException>(() => Presets.ValidatePretrained(p, path)).Message;
         Assert.Contains("huggingface-cli download EleutherAI/pythia-2.8b", Error(pythia, null));
         Assert.Contains("is not a folder", Error(pythia, tmp.Sub("nowhere")));
         Assert.Contains("needs gpt_neox", Error(pythia, FakeHfFolder(tmp, "llama-3.2-1b")));
