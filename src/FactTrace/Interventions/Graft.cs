@@ -149,18 +149,10 @@ public static class Graft
                         last = value;
                         loss.backward();
                         using var noGrad = no_grad();
-                        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-                        var grads = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+                        var grads = LogitGradients(model, names, delta, gamma);
                         double sq = 0;
                         foreach (var name in names)
-                        {
-                            var g = parameters[name].grad;
-                            if (g is null) continue;
-                            var gm = gamma[name];
-                            var ds = g.to(ScalarType.Float32).mul_(delta[name]).mul_(gm).mul_(1 - gm);
-                            sq += ds.square().sum(ScalarType.Float64).item<double>();
-                            grads[name] = ds;
-                        }
+                            if (grads.TryGetValue(name, out var ds)) sq += ds.square().sum(ScalarType.Float64).item<double>();
                         var rms = Math.Sqrt(sq / n);
                         if (rms > 0)
                             foreach (var (name, ds) in grads) logits[name].add_(ds, alpha: -o.Lr / rms);
@@ -208,5 +200,27 @@ public static class Graft
             movementMask?.Dispose();
             final?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// dL/dS by the chain rule, from the gradients dL/dtheta that <paramref name="model"/> holds after a backward pass
+    /// at the relaxed graft theta = reference + gamma * delta: dL/dtheta * delta * gamma * (1 - gamma), fp32, for each
+    /// of <paramref name="names"/> whose parameter has a gradient (in the order of <paramref name="names"/>). Note
+    /// that the product is formed in place in the gradient tensor when it is already fp32 (the caller clears the
+    /// gradients afterwards).
+    /// </summary>
+    internal static Dictionary<string, Tensor> LogitGradients(CausalLM model, IEnumerable<string> names,
+        IReadOnlyDictionary<string, Tensor> delta, IReadOnlyDictionary<string, Tensor> gamma)
+    {
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var grads = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            var g = parameters[name].grad;
+            if (g is null) continue;
+            var gm = gamma[name];
+            grads[name] = g.to(ScalarType.Float32).mul_(delta[name]).mul_(gm).mul_(1 - gm);
+        }
+        return grads;
     }
 }

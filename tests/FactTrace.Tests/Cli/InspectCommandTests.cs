@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text.Json;
 using FactTrace.Cli.Commands;
 using FactTrace.Models;
@@ -48,11 +47,8 @@ public class InspectCommandTests
         using var dir = new TempDir();
         Assert.True(NamedConfigs.TryGetPublished("llama-3.2-1b", out var config));
         File.WriteAllText(dir.File("config.json"), config.ToJson());
-        var sw = Stopwatch.StartNew();
         var (code1, out1, err1) = Run("inspect", dir.File("config.json"), "--json");
-        sw.Stop();
         Assert.True(code1 == 0, err1);
-        Assert.True(sw.ElapsedMilliseconds < 1000, $"inspect took {sw.ElapsedMilliseconds} ms");
         var (code2, out2, _) = Run("inspect", dir.Path, "--json");
         Assert.Equal(0, code2);
         Assert.Equal(1_235_814_400L, Json(out1).GetProperty("parameters").GetInt64());

@@ -8,14 +8,23 @@ public static partial class CliProcess
 {
     public static string Executable => Path.Combine(AppContext.BaseDirectory, "facttrace");
 
+    /// <summary>
+    /// Starts the CLI with SIGINT and SIGTERM at their default disposition, through coreutils
+    /// <c>env --default-signal=INT,TERM</c> (which then execs the CLI: same process id). A child inherits ignored
+    /// signals, and a test runner started as a background job (<c>nohup bash .ci/run &amp;</c>, a non-interactive
+    /// shell's <c>&amp;</c>) has SIGINT ignored; the .NET runtime leaves a signal that was ignored at start-up ignored,
+    /// so without the reset the Ctrl-C tests' SIGINT would do nothing.
+    /// </summary>
     public static Process Start(params string[] args)
     {
-        var psi = new ProcessStartInfo(Executable)
+        var psi = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        psi.ArgumentList.Add("--default-signal=INT,TERM");
+        psi.ArgumentList.Add(Executable);
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         // Drain the pipes so that a chatty child never blocks on a full pipe.

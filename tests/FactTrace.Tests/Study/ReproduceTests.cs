@@ -139,6 +139,7 @@ public class ReproduceTests
     }
 }
 
+[Collection("torch-threads")]
 public class PresetTests
 {
     static (int Code, string Error) Cli(params string[] args)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FactTrace.IO;
 using FactTrace.World;
 using Xunit.Abstractions;
@@ -227,14 +226,11 @@ public class WorldGenerationTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void HundredThousandPeopleGenerateInSeconds()
+    public void HundredThousandPeopleHaveDistinctNamesAndAllTheirQuestions()
     {
-        var clock = Stopwatch.StartNew();
         var w = FactWorld.Generate(new WorldOptions(People: 100_000));
-        output.WriteLine($"100k people: {clock.Elapsed.TotalSeconds:F2} s, vocabulary {w.Tokenizer.VocabSize}");
+        output.WriteLine($"100k people: vocabulary {w.Tokenizer.VocabSize}");
         Assert.Equal(100_000, w.People.Select(p => p.FullName).Distinct().Count());
         Assert.Equal(600_000, w.QaTrain.Count + w.QaTestOod.Count);
-        // Generous: a guard against accidental quadratic work, not a benchmark (~2-4 s on 2 cores in Debug).
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
     }
 }
