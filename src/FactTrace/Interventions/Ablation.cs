@@ -6,7 +6,10 @@ using FactTrace.Tracing;
 
 namespace FactTrace.Interventions;
 
-/// <summary>ablation.json (format_version 1); the field names are a contract with the report code.</summary>
+/// <summary>
+/// ablation.json (format_version 1), written by the ablate command and read back by the report with this same record: the JSON
+/// names are the file format of existing runs.
+/// </summary>
 public sealed record AblationReport
 {
     [JsonPropertyName("format_version")] public int FormatVersion { get; init; } = 1;

@@ -8,7 +8,10 @@ using static TorchSharp.torch;
 
 namespace FactTrace.Interventions;
 
-/// <summary>graft.json (format_version 1); the field names are a contract with the report code.</summary>
+/// <summary>
+/// graft.json (format_version 1), written by the graft command and read back by the report with this same record: the JSON
+/// names are the file format of existing runs.
+/// </summary>
 public sealed record GraftReport
 {
     [JsonPropertyName("format_version")] public int FormatVersion { get; init; } = 1;

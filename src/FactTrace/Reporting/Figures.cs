@@ -179,7 +179,7 @@ public static class Figures
 
     /// <summary>
     /// Two heatmaps side by side on one colour scale (0 to the larger maximum), one colour bar. Row 0 is drawn at the
-    /// top. NaN cells (nothing there) are light grey.
+    /// top. NaN cells (nothing there) are light grey; a panel with no number at all says "no data".
     /// </summary>
     public static void HeatmapPair(string path, string title, string leftTitle, string rightTitle, double[,] left, double[,] right,
         IReadOnlyList<string> rowLabels, IReadOnlyList<string> colLabels, string rowAxis, string colAxis, string scaleLabel)
@@ -197,12 +197,22 @@ public static class Figures
         {
             var plot = multi.GetPlot(k);
             plot.Font.Set(Font.Value);
-            var hm = plot.Add.Heatmap(data);
-            hm.Colormap = new ScottPlot.Colormaps.Viridis();
-            hm.ManualRange = new ScottPlot.Range(0, max);
-            hm.NaNCellColor = Color.FromHex("#e8e8e8");
-            last = hm;
             int rows = data.GetLength(0), cols = data.GetLength(1);
+            if (data.Cast<double>().All(double.IsNaN))
+            {
+                // ScottPlot cannot scale a heatmap without a number (one strategy has no trace): say so in the panel.
+                var text = plot.Add.Text("no data", (cols - 1) / 2.0, (rows - 1) / 2.0);
+                text.LabelAlignment = Alignment.MiddleCenter;
+                text.LabelFontSize = 15;
+            }
+            else
+            {
+                var hm = plot.Add.Heatmap(data);
+                hm.Colormap = new ScottPlot.Colormaps.Viridis();
+                hm.ManualRange = new ScottPlot.Range(0, max);
+                hm.NaNCellColor = Color.FromHex("#e8e8e8");
+                last = hm;
+            }
             plot.Title($"{title}\n{sub}", size: 15);
             plot.XLabel(colAxis, size: 13);
             plot.YLabel(rowAxis, size: 13);
@@ -212,9 +222,12 @@ public static class Figures
                 Enumerable.Range(0, cols).Select(i => (double)i).ToArray(), colLabels.ToArray());
             plot.Axes.SetLimits(-0.5, cols - 0.5, -0.5, rows - 0.5);
         }
-        var bar = multi.GetPlot(1).Add.ColorBar(last!);
-        bar.Label = scaleLabel;
-        bar.LabelStyle.FontSize = 13;
+        if (last is not null)
+        {
+            var bar = multi.GetPlot(1).Add.ColorBar(last);
+            bar.Label = scaleLabel;
+            bar.LabelStyle.FontSize = 13;
+        }
         multi.SavePng(path, Width + 300, Height + 60);
     }
 }

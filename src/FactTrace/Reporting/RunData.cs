@@ -1,13 +1,15 @@
 using System.Text.RegularExpressions;
 using FactTrace.Evaluation;
+using FactTrace.Interventions;
 using FactTrace.IO;
 using FactTrace.Study;
+using FactTrace.Tracing;
 
 namespace FactTrace.Reporting;
 
 /// <summary>What one seed's run left for one strategy; null where a file is missing.</summary>
-public sealed record StrategyRun(string Strategy, EvalResult? Eval, List<CurvePoint>? Curve, TraceFile? Trace,
-    AblationFile? Ablation, GraftFile? Graft);
+public sealed record StrategyRun(string Strategy, EvalResult? Eval, List<CurvePoint>? Curve, TraceReport? Trace,
+    AblationReport? Ablation, GraftReport? Graft);
 
 /// <summary>One seed's folder (the run folder itself for a one-seed run) and its two strategies.</summary>
 public sealed record SeedRun(string Folder, IReadOnlyDictionary<string, StrategyRun> Strategies);

@@ -2,7 +2,10 @@ using System.Text.Json.Serialization;
 
 namespace FactTrace.Tracing;
 
-/// <summary>trace.json (format_version 1). Field names are a contract with the report code: keep them.</summary>
+/// <summary>
+/// trace.json (format_version 1), written by <see cref="Tracer.Write"/> and read back by the report with this same record: the JSON
+/// names are the file format of existing runs.
+/// </summary>
 public sealed record TraceReport
 {
     public const int CurrentFormat = 1;

@@ -111,6 +111,19 @@ public class ReportTests
     }
 
     [Fact]
+    public void AStrategyWithoutATraceLeavesItsHeatmapPanelEmpty()
+    {
+        using var tmp = new TempDir();
+        var (two, mixed) = SyntheticRun.PaperLike();
+        SyntheticRun.Write(tmp.Path, two, mixed);
+        Directory.Delete(Path.Combine(tmp.Path, "trace", "two-stage"), recursive: true);
+        var r = ReportBuilder.Build(tmp.Path);
+        Assert.Contains("density_layer_head.png", r.Figures.Select(Path.GetFileName));
+        Assert.Contains("two-stage: trace/two-stage/trace.json not found", File.ReadAllText(r.MarkdownPath));
+        Assert.Equal("n/a", r.Claims.Single(c => c.Id == "size").TwoStage);
+    }
+
+    [Fact]
     public void SeedsAggregateToMeanAndSd()
     {
         using var tmp = new TempDir();

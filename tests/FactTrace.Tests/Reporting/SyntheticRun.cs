@@ -1,6 +1,9 @@
 using System.Text.Json;
 using FactTrace.Evaluation;
+using FactTrace.Interventions;
 using FactTrace.IO;
+using FactTrace.Reporting;
+using FactTrace.Tracing;
 
 namespace FactTrace.Tests.Reporting;
 
@@ -9,7 +12,7 @@ public sealed record FakeStrategy
 {
     public double QaId { get; init; } = 0.99;
     public double QaOod { get; init; } = 0.5;
-    public double[] SharedPerRho { get; init; } = [10, 300, 4000];
+    public long[] SharedPerRho { get; init; } = [10, 300, 4000];
     public double GiniHeads { get; init; } = 0.3;
     public double GiniNeurons { get; init; } = 0.4;
     public double AblateNone { get; init; } = 0.5;
@@ -20,12 +23,16 @@ public sealed record FakeStrategy
 
 /// <summary>
 /// Writes a small fake run folder: eval.json and metrics.jsonl per strategy, and (optionally) trace.json, ablation.json
-/// and graft.json in the schemas of the trace issue, with extra fields a reader must ignore.
+/// and graft.json. The JSON files are the library's own records (<see cref="EvalResult"/>, <see cref="TraceReport"/>,
+/// <see cref="AblationReport"/>, <see cref="GraftReport"/>) serialized as their writers do, so the report reads what
+/// the pipeline writes.
 /// </summary>
 public static class SyntheticRun
 {
     public static readonly string[] Attributes = ["birth_date", "birth_city", "university", "major", "employer", "employer_city"];
     public static readonly double[] Rhos = [0.001, 0.01, 0.05];
+    /// <summary>Parameters considered by the fake trace: k = rho * N.</summary>
+    public const long Parameters = 1_000_000;
 
     public static void Write(string seedDir, FakeStrategy twoStage, FakeStrategy mixed, bool analysis = true)
     {
@@ -33,7 +40,7 @@ public static class SyntheticRun
         {
             var dir = Path.Combine(seedDir, name);
             Directory.CreateDirectory(dir);
-            WriteEval(dir, s, name == "two-stage");
+            WriteJson(Path.Combine(dir, RunFiles.Eval), Eval(s, name == "two-stage"), newline: false);
             WriteMetrics(dir, s, name == "two-stage");
             if (!analysis) continue;
             WriteTrace(Path.Combine(seedDir, "trace", name), s);
@@ -42,22 +49,21 @@ public static class SyntheticRun
         }
     }
 
-    public static void WriteTrace(string dir, FakeStrategy s) => WriteJson(Path.Combine(dir, "trace.json"), Trace(s));
-    public static void WriteAblation(string dir, FakeStrategy s) => WriteJson(Path.Combine(dir, "ablation.json"), Ablation(s));
-    public static void WriteGraft(string dir, FakeStrategy s) => WriteJson(Path.Combine(dir, "graft.json"), new
-    {
-        format_version = 1, sparsity = 0.01, mask_size = 1000, qa_id = s.QaId * 0.9, qa_ood = s.QaOod * 0.8,
-        bio_memorization = 0.7, overlap_with_shared = new { rho = 0.01, precision = 0.3, recall = 0.2, enrichment = 12.5 }, steps = 100,
-        extra_field = "ignored",
-    });
+    public static void WriteTrace(string dir, FakeStrategy s) => WriteJson(Path.Combine(dir, RunFiles.Trace), Trace(s));
+    public static void WriteAblation(string dir, FakeStrategy s) => WriteJson(Path.Combine(dir, RunFiles.Ablation), Ablation(s));
+    public static void WriteGraft(string dir, FakeStrategy s) => WriteJson(Path.Combine(dir, RunFiles.Graft), Graft(s));
 
-    static void WriteJson(string path, object value)
+    /// <summary>
+    /// As the writers write: <see cref="Json.Serialize{T}"/> and a newline for trace, ablation and graft (Tracer.Write,
+    /// the ablate and graft commands); the same options without the newline for eval.json (Trainer).
+    /// </summary>
+    public static void WriteJson<T>(string path, T value, bool newline = true)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(path, Json.Serialize(value) + (newline ? "\n" : ""));
     }
 
-    static void WriteEval(string dir, FakeStrategy s, bool twoStage)
+    public static EvalResult Eval(FakeStrategy s, bool twoStage)
     {
         RecallScores Scores(double f) => new()
         {
@@ -65,12 +71,11 @@ public static class SyntheticRun
             BioExtraction = 0.6, Chance = 0.05 * f, QaIdCount = 500, QaOodCount = 500, BioCount = 2500, ExtractionCount = 500,
         };
         var per = Attributes.Select((a, i) => (a, Scores(0.8 + 0.08 * i))).ToDictionary(x => x.a, x => x.Item2);
-        var result = new EvalResult
+        return new EvalResult
         {
             Overall = Scores(1.0) with { Chance = 0.1 }, PerAttribute = per, BioMemorizationStage1 = twoStage ? 0.97 : null,
             PeoplePerSplit = 500,
         };
-        File.WriteAllText(Path.Combine(dir, "eval.json"), JsonSerializer.Serialize(result, Json.Indented));
     }
 
     static void WriteMetrics(string dir, FakeStrategy s, bool twoStage)
@@ -91,51 +96,63 @@ public static class SyntheticRun
         File.WriteAllText(Path.Combine(dir, "metrics.jsonl"), string.Join("\n", lines) + "\n");
     }
 
-    static object Trace(FakeStrategy s) => new
+    public static TraceReport Trace(FakeStrategy s) => new()
     {
-        format_version = 1, model = "final", score = "grad", granularity = "example", scope = "global",
-        include_embeddings = false, include_norms = false, probe = new { bio = 64, qa = 64, extra = "ignored" },
-        parameters_considered = 1_000_000 * 1.0,
-        per_rho = Rhos.Select((rho, i) => new
+        Model = "final", Score = "grad", Granularity = "example", When = "post-hoc", Scope = "global",
+        IncludeEmbeddings = false, IncludeNorms = false, Probe = new ProbeInfo("all", "id", 64, 64, 0), Units = new TaskCounts(64, 64),
+        ParametersConsidered = Parameters,
+        PerRho = Rhos.Select((rho, i) =>
         {
-            rho, k = rho * 1e6, shared = s.SharedPerRho[i], shared_fraction = s.SharedPerRho[i] / (rho * 1e6),
-            iou = s.SharedPerRho[i] / (2 * rho * 1e6 - s.SharedPerRho[i]), enrichment = s.SharedPerRho[i] / (rho * rho * 1e6),
-            centralization = new
+            var k = (long)Math.Round(rho * Parameters);
+            var shared = s.SharedPerRho[i];
+            return new RhoResult
             {
-                heads = new { entropy = 1 - s.GiniHeads, gini = s.GiniHeads, top10_share = s.GiniHeads + 0.1 },
-                neurons = new { entropy = 1 - s.GiniNeurons, gini = s.GiniNeurons, top10_share = s.GiniNeurons / 2 },
-            },
-            by_layer_component = Enumerable.Range(0, 4).SelectMany(layer =>
-                    new[] { "attn_q", "attn_k", "attn_v", "attn_o", "mlp_in", "mlp_out", "norm" }.Select((comp, j) => (object)new
-                    {
-                        layer = (int?)layer, component = comp, shared = s.SharedPerRho[i] / 28 * (1 + 0.1 * layer + 0.05 * j),
-                        bio = 100.0, qa = 100.0, total = 40_000.0, density = 0.0,
-                    }))
-                .Append(new { layer = (int?)null, component = "embed", shared = 3.0, bio = 10.0, qa = 10.0, total = 50_000.0, density = 0.0 })
-                .ToList(),
-            by_head = Enumerable.Range(0, 4).SelectMany(layer => Enumerable.Range(0, 4).Select(h => new
-            {
-                layer, head = h, shared = s.SharedPerRho[i] / 16 * (h == 0 ? 3 : 1), total = 16_384.0, density = 0.0,
-            })).ToList(),
+                Rho = rho, K = k, Shared = shared, SharedFraction = (double)shared / k, Iou = shared / (2.0 * k - shared),
+                Enrichment = shared / (rho * k), ExpectedSharedByChance = rho * k,
+                Centralization = new CentralizationPair(
+                    new Centralization(1 - s.GiniHeads, s.GiniHeads, s.GiniHeads + 0.1),
+                    new Centralization(1 - s.GiniNeurons, s.GiniNeurons, s.GiniNeurons / 2)),
+                ByLayerComponent = Enumerable.Range(0, 4).SelectMany(layer =>
+                        new[] { "attn_q", "attn_k", "attn_v", "attn_o", "mlp_in", "mlp_out", "norm" }.Select((comp, j) =>
+                            Row(layer, comp, (long)Math.Round(shared / 28.0 * (1 + 0.1 * layer + 0.05 * j)), 100, 100, 40_000)))
+                    .Append(Row(null, "embed", 3, 10, 10, 50_000))
+                    .ToList(),
+                ByHead = Enumerable.Range(0, 4).SelectMany(layer => Enumerable.Range(0, 4).Select(h =>
+                {
+                    var inS = (long)Math.Round(shared / 16.0 * (h == 0 ? 3 : 1));
+                    return new HeadRow(layer, h, inS, 2 * inS, 2 * inS, 16_384, inS / 16_384.0);
+                })).ToList(),
+            };
         }).ToList(),
-        unexpected_top_level = new[] { 1, 2, 3 },
     };
 
-    static object Ablation(FakeStrategy s) => new
+    static LayerComponentRow Row(int? layer, string component, long shared, long bio, long qa, long total) =>
+        new(layer, component, shared, bio, qa, total, (double)shared / total);
+
+    public static AblationReport Ablation(FakeStrategy s) => new()
     {
-        format_version = 1, model = "final", reference = "init", reset_to = "reference", mask = "shared", rho = 0.01,
-        conditions = new object[]
-        {
-            new { name = "none", mask_size = 0, draws = 1, qa_id = s.QaId, qa_ood = s.AblateNone, bio_memorization = 0.95 },
-            new { name = "shared", mask_size = 300, draws = 1, qa_id = s.QaId / 2, qa_ood = s.AblateShared, bio_memorization = 0.6 },
-            new { name = "random", mask_size = 300, draws = 5, qa_id = s.QaId, qa_ood = s.AblateRandom, bio_memorization = 0.94,
-                  qa_id_sd = 0.01, qa_ood_sd = s.AblateRandomSd, bio_memorization_sd = 0.01 },
-            new { name = "bio_only", mask_size = 300, draws = 1, qa_id = s.QaId, qa_ood = s.AblateNone - 0.05, bio_memorization = 0.8 },
-            new { name = "qa_only", mask_size = 300, draws = 1, qa_id = s.QaId * 0.8, qa_ood = s.AblateNone - 0.03, bio_memorization = 0.9 },
-            new { name = "top_heads", mask_size = 4096, draws = 1, qa_id = 0.5, qa_ood = s.AblateShared, bio_memorization = 0.8 },
-            new { name = "random_heads", mask_size = 4096, draws = 5, qa_id = 0.9, qa_ood = s.AblateRandom, bio_memorization = 0.9,
-                  qa_id_sd = 0.02, qa_ood_sd = 0.02, bio_memorization_sd = 0.01 },
-        },
+        Model = "final", Reference = "init", ResetTo = "reference", Mask = "shared", Rho = 0.01,
+        Conditions =
+        [
+            Condition("none", 0, 1, s.QaId, s.AblateNone, 0.95),
+            Condition("shared", 300, 1, s.QaId / 2, s.AblateShared, 0.6),
+            Condition("random", 300, 5, s.QaId, s.AblateRandom, 0.94) with { QaIdSd = 0.01, QaOodSd = s.AblateRandomSd, BioMemorizationSd = 0.01 },
+            Condition("bio_only", 300, 1, s.QaId, s.AblateNone - 0.05, 0.8),
+            Condition("qa_only", 300, 1, s.QaId * 0.8, s.AblateNone - 0.03, 0.9),
+            Condition("top_heads", 4096, 1, 0.5, s.AblateShared, 0.8),
+            Condition("random_heads", 4096, 5, 0.9, s.AblateRandom, 0.9) with { QaIdSd = 0.02, QaOodSd = 0.02, BioMemorizationSd = 0.01 },
+        ],
+    };
+
+    static AblationCondition Condition(string name, long maskSize, int draws, double qaId, double qaOod, double bio) =>
+        new() { Name = name, MaskSize = maskSize, Draws = draws, QaId = qaId, QaOod = qaOod, BioMemorization = bio };
+
+    public static GraftReport Graft(FakeStrategy s) => new()
+    {
+        Model = "final", Reference = "init", Sparsity = 0.01, MaskSize = 1000, ParametersConsidered = 100_000,
+        QaId = s.QaId * 0.9, QaOod = s.QaOod * 0.8, BioMemorization = 0.7,
+        Trained = new RecallPoint(s.QaId, s.QaOod, 0.95), MovementInit = new RecallPoint(s.QaId / 2, s.QaOod / 2, 0.5),
+        LossFirst = 2.5, LossLast = 0.5, OverlapWithShared = new GraftOverlap(0.01, 1500, 300, 0.3, 0.2, 12.5), Steps = 100, Lr = 0.1,
     };
 
     /// <summary>Numbers that agree with the paper: mixed generalizes, has the larger and more central S, and needs it.</summary>
