@@ -32,6 +32,21 @@ public class BenchmarkTests
         Assert.Equal(18_915_328, f.TrunkParams);
     }
 
+    /// <summary>
+    /// The FLOPs of a 32 x 64 step as FlopCount gave them when it derived the parameter counts itself (before it
+    /// asked ParameterMap): the switch must not change a number.
+    /// </summary>
+    [Fact]
+    public void FlopCountsOfNamedConfigsAreUnchanged()
+    {
+        var pythia = FlopCount.TrainStep(NamedConfigs.GetPublished("pythia-70m"), 32, 64, 32 * 63);
+        Assert.Equal(548_803_706_880.0, pythia.PerStep);
+        Assert.Equal((18_915_328L, 25_755_648L, 25_755_648L), (pythia.TrunkParams, pythia.OutputParams, pythia.EmbeddingParams));
+        var llama = FlopCount.TrainStep(NamedConfigs.Get("tiny-llama", 2065), 32, 64, 32 * 63);
+        Assert.Equal(12_925_378_560.0, llama.PerStep);
+        Assert.Equal((726_144L, 264_320L, 0L), (llama.TrunkParams, llama.OutputParams, llama.EmbeddingParams));
+    }
+
     [Fact]
     public void PeerScriptIsEmbeddedAndPeerConfigDescribesTheModel()
     {
