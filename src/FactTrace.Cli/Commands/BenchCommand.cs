@@ -1,11 +1,5 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Security.Cryptography;
 using FactTrace.Benchmarks;
-using FactTrace.Models;
-using FactTrace.Training;
-using Spectre.Console;
-using static TorchSharp.torch;
 
 namespace FactTrace.Cli.Commands;
 
@@ -16,9 +10,11 @@ public static class BenchCommand
     {
         var cmd = new Command("bench", "Benchmarks: training-step throughput, gradient trace, evaluation, memory, and a PyTorch peer.");
         cmd.Subcommands.Add(Step());
+        cmd.Subcommands.Add(Trace());
         cmd.Subcommands.Add(BenchSuiteCommand.Create());
         cmd.Subcommands.Add(BenchLeakCommand.Create());
         cmd.Subcommands.Add(BenchCalibration.Create());
+        cmd.Subcommands.Add(BenchTargetsCommand.Create());
         return cmd;
     }
 
@@ -48,83 +44,41 @@ public static class BenchCommand
         cmd.SetAction(r =>
         {
             Common.SetThreads(r.GetValue(threads));
-            var spec = BenchModels.Resolve(r.GetValue(model)!, r.GetValue(vocab));
-            var config = spec.Config;
-            int b = Cli.Positive(r, batch), t = Cli.Positive(r, seq), n = Cli.Positive(r, steps);
-            var mode = r.GetValue(bf16Shadow) ? StepMode.Bf16Shadow : r.GetValue(bf16) ? StepMode.Bf16 : StepMode.Fp32;
-            var rng = new IO.Rng(7);
-            var rows = StepBenchmark.RandomRows(config.VocabSize, b, t)
-                .Select(e => r.GetValue(padded) && rng.NextInt(t / 4) is var cut and > 0 ? e with { Ids = e.Ids[..^cut], Labels = e.Labels[..^cut] } : e)
-                .ToList();
-            if (r.GetValue(checksum) is > 0 and var k)
+            var result = StepParts.Run(new StepPartsOptions
             {
-                Console.WriteLine(Checksum(config, mode, rows, k));
-                return Cli.Ok;
-            }
-
-            using var m = ModelFactory.Create(config, 0);
-            using var opt = StepBenchmark.Optimizer(m);
-            using var shadow = mode == StepMode.Bf16Shadow ? new Bf16Shadow(m) : null;
-            var compute = shadow?.Model ?? m;
-            compute.Autocast = mode == StepMode.Bf16 ? ScalarType.BFloat16 : null; // forward-only parts; the full step sets its own
-            var parameters = m.parameters().ToList();
-            using var bt = Batch.Collate(rows, 0);
-            var timing = new Timing(Warmup: 3, MinSteps: n, MinSeconds: 0, MaxSteps: n);
-            var cpuMs = new List<double>();
-            double Time(Action a)
-            {
-                long i = 0;
-                var times = timing.Measure(_ => { a(); if (++i % 16 == 0) GC.Collect(); }, out var cpu);
-                cpuMs.Add(cpu * 1000);
-                return times.Average();
-            }
-            bool parts = !r.GetValue(fullOnly);
-            var fwd = !parts ? double.NaN : Time(() => { using var s = NewDisposeScope(); using var g = no_grad(); shadow?.Pull(); Loss.NextToken(compute, bt); });
-            var fwdBwd = !parts ? double.NaN : Time(() => { using var s = NewDisposeScope(); shadow?.Pull(); Loss.NextToken(compute, bt).backward(); shadow?.PushGrads(); opt.ZeroGrad(); });
-            var full = Time(() => { using var batchNow = Batch.Collate(rows, 0); StepBenchmark.Step(m, mode, shadow, opt, parameters, batchNow); });
-            compute.Autocast = null;
-            var flops = FlopCount.TrainStep(config, b, rows.Max(x => x.Length), rows.Sum(x => x.Length - 1));
-
-            var table = new Table().AddColumns("part", "ms/step", "tokens/s", "CPU ms/step");
-            foreach (var (i, (name, sec)) in new[] { ("forward", fwd), ("forward+backward", fwdBwd), ("full step (collate, clip, AdamW)", full) }.Where(x => !double.IsNaN(x.Item2)).Index())
-                table.AddRow(name, $"{sec * 1000:F1}", $"{bt.Tokens / sec:F0}", $"{cpuMs[i]:F1}");
-            AnsiConsole.Write(table);
-            Console.WriteLine($"model {spec.Name}: {m.ParameterCount():N0} parameters ({flops.MatmulParams:N0} in matmuls); batch {b} x {t} ({bt.Tokens} tokens); " +
-                              $"{StepBenchmark.Name(mode)}; threads {get_num_threads()}; full step {flops.PerStep / full / 1e9:F1} GFLOP/s; load {MachineInfo.LoadAverage():F2}");
-            if (r.GetValue(phases))
-            {
-                var profile = StepBenchmark.Profile(m, mode, shadow, opt, rows, n);
-                var pt = new Table().AddColumns("phase", "ms", "share");
-                var total = profile.Values.Sum();
-                foreach (var (phase, ms) in profile) pt.AddRow(phase, $"{ms:F2}", $"{100 * ms / total:F1}%");
-                pt.AddRow("total", $"{total:F2}", "");
-                AnsiConsole.Write(pt);
-            }
+                Model = r.GetValue(model)!, Vocab = r.GetValue(vocab), BatchSize = Cli.Positive(r, batch), Seq = Cli.Positive(r, seq),
+                Steps = Cli.Positive(r, steps), Padded = r.GetValue(padded), Phases = r.GetValue(phases), FullOnly = r.GetValue(fullOnly),
+                Mode = r.GetValue(bf16Shadow) ? StepMode.Bf16Shadow : r.GetValue(bf16) ? StepMode.Bf16 : StepMode.Fp32,
+                Checksum = Math.Max(0, r.GetValue(checksum)),
+            });
+            BenchPrint.Print(result.Print());
             return Cli.Ok;
         });
         return cmd;
     }
 
-    /// <summary>SHA-256 (first 16 hex digits) of the fp32 weights after <paramref name="steps"/> trainer steps from seed 0.</summary>
-    static string Checksum(ModelConfig config, StepMode mode, IReadOnlyList<EncodedExample> rows, int steps)
+    static Command Trace()
     {
-        using var m = ModelFactory.Create(config, 0);
-        using var opt = StepBenchmark.Optimizer(m);
-        using var shadow = mode == StepMode.Bf16Shadow ? new Bf16Shadow(m) : null;
-        var parameters = m.parameters().ToList();
-        var losses = new List<float>();
-        for (int i = 0; i < steps; i++)
+        var d = new SuiteOptions();
+        var models = new Option<string>("--models")
         {
-            using var batch = Batch.Collate(rows, 0);
-            losses.Add(StepBenchmark.Step(m, mode, shadow, opt, parameters, batch, 1e-3));
-            if ((i + 1) % 16 == 0) GC.Collect();
-        }
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var (name, p) in m.named_parameters())
+            Description = "Comma-separated shapes (suite shapes, named configs or config.json files).",
+            DefaultValueFactory = _ => string.Join(",", d.TraceModelsOrDefault()),
+        };
+        var examples = new Option<int>("--examples") { Description = "BIO examples of the default world to trace.", DefaultValueFactory = _ => d.TraceExamples };
+        var json = new Option<string?>("--json") { Description = "Also write every number to this JSON file." };
+        var threads = Common.Threads();
+        var cmd = new Command("trace", "The gradient-trace benchmark alone: GradientTrace.Run against a plain batch-1 forward+backward on the default world's BIOs (cost ratio; no peer).");
+        foreach (var o in new Option[] { models, examples, json, threads }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
         {
-            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
-            sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.data<float>().ToArray().AsSpan()));
-        }
-        return $"{Convert.ToHexString(sha.GetHashAndReset())[..16].ToLowerInvariant()} after {steps} steps; last loss {losses[^1]:R}";
+            Common.SetThreads(r.GetValue(threads));
+            var names = r.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var result = Suite.TraceOnly(d with { TraceModels = names, TraceExamples = Cli.Positive(r, examples) }, BenchPrint.Log);
+            BenchPrint.Print(result.Print());
+            if (r.GetValue(json) is { } path) IO.AtomicFile.WriteAllText(path, IO.Json.Serialize(result) + "\n");
+            return Cli.Ok;
+        });
+        return cmd;
     }
 }

@@ -21,12 +21,23 @@ public sealed record SuiteOptions
     public IReadOnlyList<StepMode> Bf16Modes { get; init; } = [StepMode.Bf16];
     /// <summary>Also the Pythia shapes with the published 50,304-token vocabulary (fp32 only).</summary>
     public bool PublishedVocab { get; init; } = true;
-    public IReadOnlyList<string> TraceModels { get; init; } = ["tiny-neox", "neox-6x256"];
+    /// <summary>
+    /// The shapes of the gradient-trace benchmark; null = the NeoX shapes among <see cref="Models"/> (at most two;
+    /// tiny-neox and neox-6x256 when all models run); empty = no trace benchmark.
+    /// </summary>
+    public IReadOnlyList<string>? TraceModels { get; init; }
     public int TraceExamples { get; init; } = 64;
-    /// <summary>GC.Collect every this many examples in the trace loop (0 = never).</summary>
-    public int TraceGcEvery { get; init; } = 16;
+    /// <summary>
+    /// GC.Collect every this many examples in the experimental flat-buffer trace loop (0 = never); the tracer
+    /// (<see cref="Tracing.GradientTrace"/>) keeps its own collections.
+    /// </summary>
+    public int TraceGcEvery { get; init; } = Tracing.GradientTrace.CollectEvery;
     /// <summary>The generation those collections collect (2 = full, as the tracer).</summary>
     public int TraceGcGeneration { get; init; } = 2;
+
+    /// <summary>The trace shapes that run: <see cref="TraceModels"/>, or the default it describes.</summary>
+    public IReadOnlyList<string> TraceModelsOrDefault() =>
+        TraceModels ?? (Models is null ? ["tiny-neox", "neox-6x256"] : Models.Where(n => n.Contains("neox")).Take(2).ToList());
     public bool Eval { get; init; } = true;
     public bool Peer { get; init; }
     public bool InstallPeer { get; init; } = true;
@@ -55,6 +66,12 @@ public sealed record TraceRow(string Model, TraceBenchmark.Result Ours, PeerTrac
     public double? RatioCpu => Peer is { ExamplesPerCpuSecond: > 0 } p ? Ours.ExamplesPerCpuSecond / p.ExamplesPerCpuSecond : null;
 }
 
+/// <summary>What `facttrace bench trace` measured.</summary>
+public sealed record TraceSuiteResult(MachineInfo Machine, IReadOnlyList<TraceRow> Traces, double Seconds)
+{
+    public Printout Print() => SuitePrint.Of(this);
+}
+
 public sealed record SuiteResult
 {
     public required MachineInfo Machine { get; init; }
@@ -72,6 +89,8 @@ public sealed record SuiteResult
     public required IReadOnlyList<TraceRow> Traces { get; init; }
     public EvalBenchmark.Result? Eval { get; init; }
     public required double Seconds { get; init; }
+
+    public Printout Print() => SuitePrint.Of(this);
 }
 
 /// <summary>`facttrace bench suite`: every benchmark of issue 7 in one run, with the PyTorch peer beside it.</summary>
@@ -80,8 +99,19 @@ public static class Suite
     public const string FlopFormula =
         "6*N_trunk*B*T + 6*N_out*B*(T-1) + 12*L*d_attn*B*T^2 (N_trunk: layer and final-norm params; N_out: d*V output projection; attention counts the full TxT)";
 
+    /// <summary>Usage error unless every name is a suite shape (case-insensitive).</summary>
+    public static void CheckModels(IEnumerable<string>? names)
+    {
+        var known = BenchModels.Suite(100).Select(m => m.Name).ToList();
+        foreach (var n in names ?? [])
+            if (!known.Contains(n, StringComparer.OrdinalIgnoreCase))
+                throw IO.FactTraceException.Usage($"--models: '{n}' is not a suite shape ({string.Join(", ", known)})");
+    }
+
     public static SuiteResult Run(SuiteOptions o, Action<string> log)
     {
+        CheckModels(o.Models);
+        if (o.TraceGcGeneration is < 0 or > 2) throw IO.FactTraceException.Usage("--trace-gc-generation must be 0, 1 or 2");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var machine = MachineInfo.Current();
         int threads = machine.TorchThreads;
@@ -90,8 +120,7 @@ public static class Suite
         bool peer = o.Peer && peerMessage is null;
         if (o.Peer && !peer) log($"peer: not run ({peerMessage})");
 
-        log("world: generating the default world (1,000 people, 5 BIOs each)");
-        var world = FactWorld.Generate(Presets.Tiny.World);
+        var world = DefaultWorld(log);
         var tok = world.Tokenizer;
         int vocab = tok.VocabSize;
 
@@ -155,31 +184,7 @@ public static class Suite
             foreach (var m in BenchModels.PublishedVocab().Where(p => o.Models is null || o.Models.Any(n => p.Name.StartsWith(n, StringComparison.OrdinalIgnoreCase))))
                 Size(m, [StepMode.Fp32], StepBenchmark.RandomRows(m.Config.VocabSize, o.Rows, o.Seq));
 
-        var data = ExampleEncoder.FromWorld(world, tok);
-        var examples = data.Bio.Take(o.TraceExamples).ToList();
-        var traces = new List<TraceRow>();
-        foreach (var name in o.TraceModels)
-        {
-            var m = BenchModels.Resolve(name, vocab);
-            log($"trace: {m.Name}, {examples.Count} examples");
-            TraceBenchmark.Result ours;
-            TraceBenchmark.GcGeneration = o.TraceGcGeneration;
-            using (var model = ModelFactory.Create(m.Config, 0))
-                ours = TraceBenchmark.Run(m.Name, model, examples, gcEvery: o.TraceGcEvery);
-            PeerTrace? pt = null;
-            if (peer)
-            {
-                var r = Benchmarks.Peer.Run(new JsonArray { new JsonObject
-                {
-                    ["kind"] = "trace", ["name"] = m.Name, ["config"] = Benchmarks.Peer.Config(m.Config), ["examples"] = Benchmarks.Peer.Rows(examples),
-                } }, threads, o.PeerTimeout, log)["results"]![0];
-                pt = new PeerTrace(Benchmarks.Peer.Get(r, "fwd_bwd_ms"), Benchmarks.Peer.Get(r, "trace_ms"),
-                    Benchmarks.Peer.Get(r, "examples_per_s"), Benchmarks.Peer.Get(r, "cost_ratio"),
-                    Benchmarks.Peer.Get(r, "cost_ratio_cpu"), Benchmarks.Peer.Get(r, "examples_per_cpu_s"));
-            }
-            traces.Add(new TraceRow(m.Name, ours, pt));
-            GC.Collect();
-        }
+        var traces = Traces(world, o.TraceModelsOrDefault(), o, peer, log);
 
         EvalBenchmark.Result? eval = null;
         if (o.Eval)
@@ -199,4 +204,63 @@ public static class Suite
             Traces = traces, Eval = eval, Seconds = clock.Elapsed.TotalSeconds,
         };
     }
+
+    /// <summary>The default experiment's world (preset tiny), the data of the trace and evaluation benchmarks.</summary>
+    public static FactWorld DefaultWorld(Action<string> log)
+    {
+        var w = Presets.Tiny.World;
+        log($"world: generating the default world ({w.People:N0} people, {w.BioVariants} BIOs each)");
+        return FactWorld.Generate(w);
+    }
+
+    /// <summary>
+    /// The gradient-trace benchmark (<see cref="TraceBenchmark"/>: the real tracer against a plain forward+backward)
+    /// of each shape on the first <see cref="SuiteOptions.TraceExamples"/> BIOs of <paramref name="world"/>; with
+    /// <paramref name="peer"/>, PyTorch's per-example loop on the same examples beside it.
+    /// </summary>
+    public static List<TraceRow> Traces(FactWorld world, IEnumerable<string> names, SuiteOptions o, bool peer, Action<string> log)
+    {
+        var tok = world.Tokenizer;
+        var examples = ExampleEncoder.FromWorld(world, tok).Bio.Take(o.TraceExamples).ToList();
+        var traces = new List<TraceRow>();
+        foreach (var name in names)
+        {
+            var m = BenchModels.Resolve(name, tok.VocabSize);
+            log($"trace: {m.Name}, {examples.Count} examples (GradientTrace.Run)");
+            TraceBenchmark.Result ours;
+            using (var model = ModelFactory.Create(m.Config, 0))
+                ours = TraceBenchmark.Run(m.Name, model, examples, gcEvery: o.TraceGcEvery, gcGeneration: o.TraceGcGeneration, padId: tok.PadId);
+            PeerTrace? pt = null;
+            if (peer)
+            {
+                var r = Benchmarks.Peer.Run(new JsonArray { new JsonObject
+                {
+                    ["kind"] = "trace", ["name"] = m.Name, ["config"] = Benchmarks.Peer.Config(m.Config), ["examples"] = Benchmarks.Peer.Rows(examples),
+                } }, get_num_threads(), o.PeerTimeout, log)["results"]![0];
+                pt = new PeerTrace(Benchmarks.Peer.Get(r, "fwd_bwd_ms"), Benchmarks.Peer.Get(r, "trace_ms"),
+                    Benchmarks.Peer.Get(r, "examples_per_s"), Benchmarks.Peer.Get(r, "cost_ratio"),
+                    Benchmarks.Peer.Get(r, "cost_ratio_cpu"), Benchmarks.Peer.Get(r, "examples_per_cpu_s"));
+            }
+            traces.Add(new TraceRow(m.Name, ours, pt));
+            GC.Collect();
+        }
+        return traces;
+    }
+
+    /// <summary>`facttrace bench trace`: only the gradient-trace benchmark (no peer), on the default world.</summary>
+    public static TraceSuiteResult TraceOnly(SuiteOptions o, Action<string> log)
+    {
+        CheckTraceModels(o.TraceModelsOrDefault());
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var machine = MachineInfo.Current();
+        var traces = Traces(DefaultWorld(log), o.TraceModelsOrDefault(), o, peer: false, log);
+        return new TraceSuiteResult(machine with { LoadAverageEnd = MachineInfo.LoadAverage() }, traces, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Usage error unless every name resolves to a shape (a suite shape, a named config or a config.json).</summary>
+    static void CheckTraceModels(IEnumerable<string> names)
+    {
+        foreach (var n in names) BenchModels.Resolve(n, 100);
+    }
+
 }

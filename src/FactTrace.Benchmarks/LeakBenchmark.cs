@@ -18,7 +18,12 @@ public static class LeakBenchmark
     /// depends on where the sample falls relative to the last evaluation and its heap trim) and after a full GC and a
     /// heap trim (<paramref name="LiveRssBytes"/>: what is still allocated, the number a leak makes grow).
     /// </summary>
-    public sealed record Sample(long Step, long RssBytes, long ManagedBytes, double Seconds, long LiveRssBytes = 0);
+    public sealed record Sample(long Step, long RssBytes, long ManagedBytes, double Seconds, long LiveRssBytes = 0)
+    {
+        /// <summary>The progress line printed as the sample is taken.</summary>
+        public string Line() =>
+            $"step {Step}: RSS {RssBytes / 1048576.0:F1} MB, live {LiveRssBytes / 1048576.0:F1} MB, managed {ManagedBytes / 1048576.0:F1} MB, {Seconds:F0} s";
+    }
 
     public sealed record Result
     {
@@ -37,10 +42,27 @@ public static class LeakBenchmark
         public required long PeakRssBytes { get; init; }
         public required double Seconds { get; init; }
         public required string Precision { get; init; }
+        public int Threads { get; init; }
+        /// <summary>1-minute load average before and after the run.</summary>
+        public double LoadAverageStart { get; init; }
+        public double LoadAverageEnd { get; init; }
+
+        public Printout Print()
+        {
+            var p = new Printout();
+            var t = p.Table(null, "step", "RSS MB", "live RSS MB (after GC + heap trim)", "managed MB", "seconds");
+            foreach (var s in Samples) t.Row($"{s.Step}", $"{s.RssBytes / 1048576.0:F1}", $"{s.LiveRssBytes / 1048576.0:F1}", $"{s.ManagedBytes / 1048576.0:F1}", $"{s.Seconds:F0}");
+            return p.Line($"RSS at step {FromStep}: {FromRssBytes / 1048576.0:F1} MB; at step {Samples[^1].Step}: {ToRssBytes / 1048576.0:F1} MB; " +
+                          $"drift {DriftPercent:+0.0;-0.0}%; live RSS {FromLiveRssBytes / 1048576.0:F1} -> {ToLiveRssBytes / 1048576.0:F1} MB, " +
+                          $"drift {LiveDriftPercent:+0.0;-0.0}% (target within 5%); peak {PeakRssBytes / 1048576.0:F0} MB; {Precision}; " +
+                          $"{Seconds:F0} s; threads {Threads}; load {LoadAverageStart:F2} -> {LoadAverageEnd:F2}");
+        }
     }
 
-    public static Result Run(long steps, int every, Precision precision, bool evaluate, IProgress<Sample>? progress = null)
+    /// <summary>The run; <paramref name="progress"/> gets each sample as it is taken.</summary>
+    public static Result Run(long steps, int every, Precision precision, bool evaluate, Action<Sample>? progress = null)
     {
+        var load = MachineInfo.LoadAverage();
         var preset = Presets.Tiny;
         var world = FactWorld.Generate(preset.World);
         var tok = world.Tokenizer;
@@ -67,7 +89,7 @@ public static class LeakBenchmark
             IO.NativeAllocator.Trim();
             var s = new Sample(p.Step, rss, GC.GetTotalMemory(false), clock.Elapsed.TotalSeconds, Rss.Current);
             samples.Add(s);
-            progress?.Report(s);
+            progress?.Invoke(s);
         });
         try
         {
@@ -88,6 +110,7 @@ public static class LeakBenchmark
             FromLiveRssBytes = from.LiveRssBytes, ToLiveRssBytes = to.LiveRssBytes,
             LiveDriftPercent = 100.0 * (to.LiveRssBytes - from.LiveRssBytes) / from.LiveRssBytes,
             Seconds = clock.Elapsed.TotalSeconds, Precision = precision == Precision.Bf16 ? "bf16" : "fp32",
+            Threads = TorchSharp.torch.get_num_threads(), LoadAverageStart = load, LoadAverageEnd = MachineInfo.LoadAverage(),
         };
     }
 

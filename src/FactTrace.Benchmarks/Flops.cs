@@ -19,20 +19,21 @@ public sealed record FlopCount(long TrunkParams, long OutputParams, long Embeddi
     /// <summary>Parameters that multiply activations: N_trunk + N_out.</summary>
     public long MatmulParams => TrunkParams + OutputParams;
 
+    /// <summary>
+    /// The counts come from <see cref="ParameterMap"/> (the model's anatomy, the same one the trace and `inspect` use):
+    /// N_trunk = its non-embedding parameters, N_out = the output projection (the untied output embedding, else the
+    /// tied input embedding), L layers and d_attn = heads * head_dim from it.
+    /// </summary>
     public static FlopCount TrainStep(ModelConfig c, long rows, long seq, long logitPositions)
     {
-        long d = c.HiddenSize, v = c.VocabSize, l = c.NumHiddenLayers;
-        long dAttn = (long)c.NumAttentionHeads * c.HeadDim;
-        long kv = (long)c.KvHeads * c.HeadDim;
-        long attnParams = c.IsNeoX
-            ? d * 3 * dAttn + 3 * dAttn + dAttn * d + d                           // qkv and dense (biases)
-            : d * dAttn + 2 * d * kv + dAttn * d + (c.AttentionBias == true ? dAttn + 2 * kv + d : 0);
-        long i = c.IntermediateSize;
-        long mlpParams = c.IsNeoX ? 2 * d * i + i + d : 3 * d * i + (c.MlpBias == true ? 2 * i + d : 0);
-        long normParams = c.IsNeoX ? 4 * d : 2 * d;                              // two norms per layer
-        long trunk = l * (attnParams + mlpParams + normParams) + (c.IsNeoX ? 2 * d : d);
-        long output = d * v;
-        long embedding = c.TieWordEmbeddings ? 0 : d * v;
+        var map = ParameterMap.For(c);
+        long l = map.Layers;
+        long dAttn = (long)map.Heads * map.HeadDim;
+        long trunk = map.NonEmbeddingParameters;
+        var unembed = map.Parameters.FirstOrDefault(p => p.Component == Component.Unembed)
+                      ?? map.Parameters.Single(p => p.Component == Component.Embed);
+        long output = unembed.NumEl;
+        long embedding = map.TotalParameters - trunk - output;             // the input embedding unless it is tied
         double tokens = rows * seq;
         double flops = 6.0 * trunk * tokens + 6.0 * output * logitPositions + 12.0 * l * dAttn * rows * seq * seq;
         return new FlopCount(trunk, output, embedding, flops);

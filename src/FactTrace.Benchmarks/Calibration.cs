@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using FactTrace.Evaluation;
+using FactTrace.Study;
+using FactTrace.Training;
+using FactTrace.World;
+
+namespace FactTrace.Benchmarks;
+
+public sealed record CalibrationOptions
+{
+    /// <summary>A preset name or file (from-scratch presets only).</summary>
+    public string Preset { get; init; } = Presets.DefaultName;
+    /// <summary>Folder for the world and both runs (runs are started over).</summary>
+    public string Out { get; init; } = "runs/calibration";
+    public long Seed { get; init; }
+    /// <summary>Overrides two-stage's stage-2 peak learning rate.</summary>
+    public double? QaLr { get; init; }
+    /// <summary>Overrides the preset's precision (both strategies).</summary>
+    public Precision? Precision { get; init; }
+}
+
+/// <summary>
+/// `facttrace bench calibration`: the calibration table of a preset (docs/calibration.md): both strategies trained
+/// from the same initial weights on the preset's world, with their recall and wall-clock time.
+/// </summary>
+public static class Calibration
+{
+    public sealed record Row(string Strategy, EvalResult Result, double Seconds);
+
+    public sealed record Result(string Preset, long Seed, int Threads, string Precision, IReadOnlyList<Row> Rows)
+    {
+        public Printout Print()
+        {
+            static string P(double? x) => x is { } v ? $"{100 * v:F1}%" : "";
+            var p = new Printout();
+            var table = p.Table($"Calibration: preset {Preset}, seed {Seed}, {Threads} threads, {Precision}",
+                "strategy", "QA-ID", "QA-OOD", "BIO mem. (stage 1)", "BIO mem. (end)", "extraction", "wall");
+            foreach (var (name, res, seconds) in Rows)
+                table.Row(name, P(res.QaId), P(res.QaOod), P(res.BioMemorizationStage1), P(res.BioMemorization), P(res.BioExtraction), $"{seconds:F0} s");
+            return p;
+        }
+    }
+
+    /// <summary>
+    /// Runs one training of a strategy (its display name) with a progress sink: the caller's progress display around
+    /// <c>work</c>, which trains and returns the final evaluation.
+    /// </summary>
+    public delegate EvalResult? WithProgress(string strategy, Func<IProgress<TrainProgress>?, EvalResult?> work);
+
+    /// <summary>
+    /// Generates the preset's world (seed <see cref="CalibrationOptions.Seed"/>) into OUT/world, then trains
+    /// two-stage and mixed into OUT/two-stage and OUT/mixed (<see cref="TrainRun"/>, as `facttrace train --force`).
+    /// </summary>
+    public static Result Run(CalibrationOptions o, WithProgress? withProgress = null, CancellationToken cancel = default)
+    {
+        var p = Presets.Load(o.Preset);
+        if (p.NeedsModel) throw IO.FactTraceException.Usage($"--preset {p.Name} fine-tunes a downloaded model; calibration is for the from-scratch presets");
+        var worldDir = Path.Combine(o.Out, "world");
+        FactWorld.Generate(p.World with { Seed = o.Seed }).Save(worldDir, force: true);
+        withProgress ??= (_, work) => work(null);
+        var rows = new List<Row>();
+        foreach (var (name, options) in new[] { ("two-stage", p.TwoStage with { QaLr = o.QaLr ?? p.TwoStage.QaLr }), ("mixed", p.Mixed) })
+        {
+            var run = options with { Seed = o.Seed, Precision = o.Precision ?? options.Precision };
+            var clock = Stopwatch.StartNew();
+            var result = withProgress(name, progress =>
+                TrainRun.Run(worldDir, p.Model!, Path.Combine(o.Out, name), run, resume: false, force: true, progress, cancel));
+            rows.Add(new Row(name, result!, clock.Elapsed.TotalSeconds));
+        }
+        return new Result(p.Name, o.Seed, TorchSharp.torch.get_num_threads(), (o.Precision ?? p.Mixed.Precision).ToString(), rows);
+    }
+}
