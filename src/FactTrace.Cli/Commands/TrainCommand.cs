@@ -34,8 +34,8 @@ public static class TrainCommand
         {
             var o = options.Bind(r);
             options.WarnIgnored(r, o.IgnoredFields(), $"with --strategy {o.Strategy.Name()}");
-            var traced = trace.Given(r).Contains("trace.score") ? trace.Bind(r) : null;
-            if (traced is null) trace.WarnIgnored(r, ["trace"], "without --trace-score");
+            var traced = trace.Given(r).Contains("score") ? trace.Bind(r) : null;
+            if (traced is null) trace.WarnIgnored(r, ["granularity", "every"], "without --trace-score");
             Common.SetThreads(r.GetValue(threads));
             using var interrupt = Common.InterruptOnSignals();
             var result = Common.WithTrainProgress(o.Strategy.Name(), progress => TracedTraining.Run(r.GetValue(world)!, r.GetValue(model)!,
