@@ -42,9 +42,14 @@ public static class BenchCommand
             Description = "Only train N steps from a fixed init and print a SHA-256 of the weights (checks an optimisation keeps results bit-exact).",
         };
         var fullOnly = new Option<bool>("--full-only") { Description = "Time only the full step (skip forward and forward+backward alone)." };
+        var attention = new Option<string>("--attention")
+        {
+            Description = "Causal attention kernel: auto (bf16 up to 256 tokens as matrix products, else fused) or fused (always libtorch's fused kernel).",
+            DefaultValueFactory = _ => "auto",
+        };
         var threads = Common.Threads();
         var cmd = new Command("step", "Tokens/s of forward, forward+backward and a full training step (the trainer's) on random tokens.");
-        foreach (var o in new Option[] { model, vocab, batch, seq, steps, padded, bf16, bf16Shadow, phases, checksum, fullOnly, threads }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, vocab, batch, seq, steps, padded, bf16, bf16Shadow, phases, checksum, fullOnly, attention, threads }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             Common.SetThreads(r.GetValue(threads));
@@ -52,21 +57,23 @@ public static class BenchCommand
             var config = spec.Config;
             int b = Cli.Positive(r, batch), t = Cli.Positive(r, seq), n = Cli.Positive(r, steps);
             var mode = r.GetValue(bf16Shadow) ? StepMode.Bf16Shadow : r.GetValue(bf16) ? StepMode.Bf16 : StepMode.Fp32;
+            var kernel = new ComputeOptions { Attention = ComputeOptions.ParseAttention(r.GetValue(attention)!) };
             var rng = new IO.Rng(7);
             var rows = StepBenchmark.RandomRows(config.VocabSize, b, t)
                 .Select(e => r.GetValue(padded) && rng.NextInt(t / 4) is var cut and > 0 ? e with { Ids = e.Ids[..^cut], Labels = e.Labels[..^cut] } : e)
                 .ToList();
             if (r.GetValue(checksum) is > 0 and var k)
             {
-                Console.WriteLine(Checksum(config, mode, rows, k));
+                Console.WriteLine(Checksum(config, mode, kernel, rows, k));
                 return Cli.Ok;
             }
 
             using var m = ModelFactory.Create(config, 0);
+            m.Compute = kernel;
             using var opt = StepBenchmark.Optimizer(m);
             using var shadow = mode == StepMode.Bf16Shadow ? new Bf16Shadow(m) : null;
             var compute = shadow?.Model ?? m;
-            compute.Autocast = mode == StepMode.Bf16 ? ScalarType.BFloat16 : null; // forward-only parts; the full step sets its own
+            var autocast = compute.UseAutocast(mode == StepMode.Bf16 ? ScalarType.BFloat16 : null); // forward-only parts; the full step enters its own
             var parameters = m.parameters().ToList();
             using var bt = Batch.Collate(rows, 0);
             var timing = new Timing(Warmup: 3, MinSteps: n, MinSeconds: 0, MaxSteps: n);
@@ -82,7 +89,7 @@ public static class BenchCommand
             var fwd = !parts ? double.NaN : Time(() => { using var s = NewDisposeScope(); using var g = no_grad(); shadow?.Pull(); Loss.NextToken(compute, bt); });
             var fwdBwd = !parts ? double.NaN : Time(() => { using var s = NewDisposeScope(); shadow?.Pull(); Loss.NextToken(compute, bt).backward(); shadow?.PushGrads(); opt.ZeroGrad(); });
             var full = Time(() => { using var batchNow = Batch.Collate(rows, 0); StepBenchmark.Step(m, mode, shadow, opt, parameters, batchNow); });
-            compute.Autocast = null;
+            autocast.Dispose();
             var flops = FlopCount.TrainStep(config, b, rows.Max(x => x.Length), rows.Sum(x => x.Length - 1));
 
             var table = new Table().AddColumns("part", "ms/step", "tokens/s", "CPU ms/step");
@@ -106,9 +113,10 @@ public static class BenchCommand
     }
 
     /// <summary>SHA-256 (first 16 hex digits) of the fp32 weights after <paramref name="steps"/> trainer steps from seed 0.</summary>
-    static string Checksum(ModelConfig config, StepMode mode, IReadOnlyList<EncodedExample> rows, int steps)
+    static string Checksum(ModelConfig config, StepMode mode, ComputeOptions compute, IReadOnlyList<EncodedExample> rows, int steps)
     {
         using var m = ModelFactory.Create(config, 0);
+        m.Compute = compute;
         using var opt = StepBenchmark.Optimizer(m);
         using var shadow = mode == StepMode.Bf16Shadow ? new Bf16Shadow(m) : null;
         var parameters = m.parameters().ToList();
