@@ -93,7 +93,7 @@ public static class LeakBenchmark
         });
         try
         {
-            new Trainer(model, tok, data, options, dir, (m, all) => evaluator.Run(m, all ? full : subset), sampler).Run(resume: false);
+            new Trainer(model, tok, data, options, dir, new TrainingEvaluator(evaluator, full, subset), sampler).Run(resume: false);
         }
         catch (TrainingStopped) { }
         finally

@@ -208,9 +208,8 @@ public static class StepBenchmark
             {
                 if (shadow is not null) { shadow.Pull(); Lap("bf16 pull (copy weights)"); }
                 var compute = shadow?.Model ?? model;
-                compute.Autocast = AutocastOf(mode);
-                var loss = Loss.NextToken(compute, batch);
-                compute.Autocast = null;
+                Tensor loss;
+                using (compute.UseAutocast(AutocastOf(mode))) loss = Loss.NextToken(compute, batch);
                 loss.item<float>();
                 Lap("forward + loss");
                 loss.backward();

@@ -26,6 +26,8 @@ public sealed record StepPartsOptions
     public bool FullOnly { get; init; }
     /// <summary>Instead of timing: train this many steps from a fixed init and hash the weights (0 = time).</summary>
     public int Checksum { get; init; }
+    /// <summary>The causal attention kernel (<see cref="ComputeOptions"/>).</summary>
+    public AttentionKernel Attention { get; init; } = AttentionKernel.Auto;
 }
 
 /// <summary>
@@ -88,14 +90,15 @@ public static class StepParts
             return new Result
             {
                 Model = spec.Name, Mode = StepBenchmark.Name(mode), Rows = b, Seq = t, Threads = get_num_threads(),
-                Checksum = Checksum(config, mode, rows, o.Checksum),
+                Checksum = Checksum(config, mode, new ComputeOptions { Attention = o.Attention }, rows, o.Checksum),
             };
 
         using var m = ModelFactory.Create(config, 0);
+        m.Compute = new ComputeOptions { Attention = o.Attention };
         using var opt = StepBenchmark.Optimizer(m);
         using var shadow = mode == StepMode.Bf16Shadow ? new Bf16Shadow(m) : null;
         var compute = shadow?.Model ?? m;
-        compute.Autocast = mode == StepMode.Bf16 ? ScalarType.BFloat16 : null; // forward-only parts; the full step sets its own
+        var autocast = compute.UseAutocast(mode == StepMode.Bf16 ? ScalarType.BFloat16 : null); // forward-only parts; the full step enters its own
         var parameters = m.parameters().ToList();
         using var bt = Batch.Collate(rows, 0);
         var timing = new Timing(Warmup: 3, MinSteps: n, MinSeconds: 0, MaxSteps: n);
@@ -112,7 +115,7 @@ public static class StepParts
             Time("forward+backward", () => { using var s = NewDisposeScope(); shadow?.Pull(); Loss.NextToken(compute, bt).backward(); shadow?.PushGrads(); opt.ZeroGrad(); });
         }
         Time("full step (collate, clip, AdamW)", () => { using var batchNow = Batch.Collate(rows, 0); StepBenchmark.Step(m, mode, shadow, opt, parameters, batchNow); });
-        compute.Autocast = null;
+        autocast.Dispose();
         var flops = FlopCount.TrainStep(config, b, rows.Max(x => x.Length), rows.Sum(x => x.Length - 1));
         return new Result
         {
@@ -124,9 +127,10 @@ public static class StepParts
     }
 
     /// <summary>SHA-256 (first 16 hex digits) of the fp32 weights after <paramref name="steps"/> trainer steps from seed 0.</summary>
-    public static string Checksum(ModelConfig config, StepMode mode, IReadOnlyList<EncodedExample> rows, int steps)
+    public static string Checksum(ModelConfig config, StepMode mode, ComputeOptions compute, IReadOnlyList<EncodedExample> rows, int steps)
     {
         using var m = ModelFactory.Create(config, 0);
+        m.Compute = compute;
         using var opt = StepBenchmark.Optimizer(m);
         using var shadow = mode == StepMode.Bf16Shadow ? new Bf16Shadow(m) : null;
         var parameters = m.parameters().ToList();

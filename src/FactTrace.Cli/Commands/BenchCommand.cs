@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FactTrace.Benchmarks;
+using FactTrace.Models;
 
 namespace FactTrace.Cli.Commands;
 
@@ -38,9 +39,15 @@ public static class BenchCommand
             Description = "Only train N steps from a fixed init and print a SHA-256 of the weights (checks an optimisation keeps results bit-exact).",
         };
         var fullOnly = new Option<bool>("--full-only") { Description = "Time only the full step (skip forward and forward+backward alone)." };
+        var attention = new Option<string>("--attention")
+        {
+            Description = "Causal attention kernel: auto (bf16 up to 256 tokens as matrix products, else fused) or fused (always libtorch's fused kernel).",
+            DefaultValueFactory = _ => "auto",
+        };
+        attention.AcceptOnlyFromAmong("auto", "fused");
         var threads = Common.Threads();
         var cmd = new Command("step", "Tokens/s of forward, forward+backward and a full training step (the trainer's) on random tokens.");
-        foreach (var o in new Option[] { model, vocab, batch, seq, steps, padded, bf16, bf16Shadow, phases, checksum, fullOnly, threads }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, vocab, batch, seq, steps, padded, bf16, bf16Shadow, phases, checksum, fullOnly, attention, threads }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             Common.SetThreads(r.GetValue(threads));
@@ -49,7 +56,7 @@ public static class BenchCommand
                 Model = r.GetValue(model)!, Vocab = r.GetValue(vocab), BatchSize = Cli.Positive(r, batch), Seq = Cli.Positive(r, seq),
                 Steps = Cli.Positive(r, steps), Padded = r.GetValue(padded), Phases = r.GetValue(phases), FullOnly = r.GetValue(fullOnly),
                 Mode = r.GetValue(bf16Shadow) ? StepMode.Bf16Shadow : r.GetValue(bf16) ? StepMode.Bf16 : StepMode.Fp32,
-                Checksum = Math.Max(0, r.GetValue(checksum)),
+                Checksum = Math.Max(0, r.GetValue(checksum)), Attention = ComputeOptions.ParseAttention(r.GetValue(attention)!),
             });
             BenchPrint.Print(result.Print());
             return Cli.Ok;

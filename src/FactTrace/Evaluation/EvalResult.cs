@@ -24,7 +24,7 @@ public sealed record RecallScores
 }
 
 /// <summary>What `eval.json` holds: overall scores, the same per attribute, and (two-stage) stage-1 memorization.</summary>
-public sealed record EvalResult
+public sealed record EvalResult : Training.ITrainingEvaluation
 {
     [JsonPropertyName("qa_id")] public double QaId => Overall.QaId;
     [JsonPropertyName("qa_ood")] public double QaOod => Overall.QaOod;

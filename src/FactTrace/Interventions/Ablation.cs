@@ -126,8 +126,7 @@ public static class Ablation
         }
 
         // Heads by shared density: shared elements of the head over all its elements, both through the map.
-        using var headParams = ParameterMask.Uniform(map.Parameters.Where(p => p.UnitSlices.Count > 0), full: true);
-        var totals = map.SumByHead(headParams.Tensors);
+        var totals = map.CountByHead().ToDictionary(kv => kv.Key, kv => (double)kv.Value);
         var inS = map.SumByHead(shared.Tensors.Where(kv => map.Contains(kv.Key)).ToDictionary());
         var ranked = totals.Select(kv => (kv.Key.Layer, kv.Key.Head, Shared: inS[kv.Key], Total: kv.Value, Density: kv.Value > 0 ? inS[kv.Key] / kv.Value : 0))
             .OrderByDescending(h => h.Density).ThenBy(h => h.Layer).ThenBy(h => h.Head).ToList();

@@ -72,9 +72,9 @@ public static class ControlMasks
     }
 
     /// <summary>
-    /// Every parameter of the given (layer, query head)s, through the map: q rows (and bias), o columns, and with
-    /// kv heads equal to heads also the head's own k and v rows. With grouped-query attention the shared k/v of a
-    /// group are left alone (they serve other heads too).
+    /// Every parameter of the given (layer, query head)s, as the map assigns them (<see cref="ParameterMap.QueryHeadSlices"/>):
+    /// q rows (and bias), o columns, and without grouped-query attention also the head's own k and v rows. With
+    /// grouped-query attention the shared k/v of a group are left alone (they serve other heads too).
     /// </summary>
     public static ParameterMask Heads(ParameterMap map, IEnumerable<(int Layer, int Head)> heads)
     {
@@ -84,9 +84,7 @@ public static class ControlMasks
         using var noGrad = no_grad();
         foreach (var (layer, head) in heads)
         {
-            var slices = map.SlicesOf(layer, UnitKind.Head, head);
-            if (map.KvHeads == map.Heads) slices = slices.Concat(map.SlicesOf(layer, UnitKind.KvHead, head));
-            foreach (var (p, s) in slices)
+            foreach (var (p, s) in map.QueryHeadSlices(layer, head))
             {
                 using var view = For(p).narrow(s.Dim, s.Start, s.Length);
                 view.fill_(true);

@@ -4,12 +4,17 @@ using static TorchSharp.torch;
 
 namespace FactTrace.Models;
 
-/// <summary>What every layer of one forward pass shares: rotary tables for positions 0..T-1, the mask, autocast.</summary>
+/// <summary>
+/// What every layer of one forward pass shares: rotary tables for positions 0..T-1, the mask, autocast and the
+/// attention kernel (the last two read once from the model, see <see cref="CausalLM.Autocast"/> and <see cref="CausalLM.Compute"/>).
+/// </summary>
 /// <param name="Cos">[T, rotary dims]</param>
 /// <param name="Sin">[T, rotary dims]</param>
 /// <param name="Mask">[B,1,T,T] bool (true = may attend), or null for plain causal attention without padding.</param>
 /// <param name="Autocast">Non-null: matrix products (and attention) in this dtype, see <see cref="CausalLM.Autocast"/>.</param>
-public sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, ScalarType? Autocast = null);
+/// <param name="Attention">The causal attention kernel, see <see cref="AttentionKernel"/>.</param>
+public sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, ScalarType? Autocast = null,
+    AttentionKernel Attention = AttentionKernel.Auto);
 
 /// <summary>
 /// Mixed precision as PyTorch's CPU autocast does it: a linear layer casts its input, weight and bias to the autocast
@@ -71,9 +76,6 @@ public static class Attention
     /// <summary>Longest sequence for which bf16 causal attention takes <see cref="CausalMath"/> (it holds B*H*T*T scores).</summary>
     public const int MaxMathCausalLength = 256;
 
-    /// <summary>FACTTRACE_ATTENTION=fused: always the fused kernel (to measure against, or for memory).</summary>
-    static readonly bool FusedOnly = Environment.GetEnvironmentVariable("FACTTRACE_ATTENTION") == "fused";
-
     /// <summary>
     /// Causal attention as matrix products: softmax(q k^T / sqrt(hd) with the future masked) v. For bf16 and short
     /// sequences this is much faster than libtorch 2.10's fused CPU kernel (measured with `facttrace bench step --bf16`,
@@ -92,9 +94,9 @@ public static class Attention
 
     /// <summary>
     /// Scaled dot-product attention with grouped-query heads: q [B,H,T,hd], k and v [B,KV,T,hd]; query head h reads
-    /// kv head h / (H/KV). Returns [B,T,H*hd].
+    /// kv head h / (H/KV). Returns [B,T,H*hd]. <paramref name="kernel"/>: see <see cref="AttentionKernel"/>.
     /// </summary>
-    public static Tensor ScaledDotProduct(Tensor q, Tensor k, Tensor v, Tensor? mask)
+    public static Tensor ScaledDotProduct(Tensor q, Tensor k, Tensor v, Tensor? mask, AttentionKernel kernel = AttentionKernel.Auto)
     {
         using var scope = NewDisposeScope();
         var (b, h, t, hd) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3]);
@@ -104,7 +106,7 @@ public static class Attention
             k = k.repeat_interleave(groups, dim: 1); // [B,H,T,hd]
             v = v.repeat_interleave(groups, dim: 1);
         }
-        var y = mask is null && q.dtype == ScalarType.BFloat16 && t <= MaxMathCausalLength && !FusedOnly
+        var y = mask is null && q.dtype == ScalarType.BFloat16 && t <= MaxMathCausalLength && kernel == AttentionKernel.Auto
             ? CausalMath(q, k, v)
             : mask is null
                 ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)

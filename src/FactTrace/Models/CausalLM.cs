@@ -15,11 +15,18 @@ public abstract class CausalLM : nn.Module<Tensor, Tensor?, Tensor>
     public ModelConfig Config { get; }
 
     /// <summary>
-    /// Mixed precision (null = off): linear layers, attention and the output projection compute in this dtype
-    /// (bf16) from fp32 weights, as torch.autocast does on CPU; norms and the residual stream stay fp32 and the
-    /// logits are returned in fp32. Gradients reach the fp32 parameters in fp32.
+    /// Mixed precision in effect (null = off): linear layers, attention and the output projection compute in this
+    /// dtype (bf16) from fp32 weights, as torch.autocast does on CPU; norms and the residual stream stay fp32 and the
+    /// logits are returned in fp32. Gradients reach the fp32 parameters in fp32. Set by the caller around the work
+    /// through <see cref="UseAutocast"/>; forward passes only read it and hand it down explicitly.
     /// </summary>
-    public ScalarType? Autocast { get; set; }
+    public ScalarType? Autocast { get; private set; }
+
+    /// <summary>Autocast to <paramref name="dtype"/> (null = off) until the returned scope is disposed.</summary>
+    public AutocastScope UseAutocast(ScalarType? dtype) => new(this, dtype);
+
+    /// <summary>Kernel choices (the attention kernel); the default unless a caller such as a benchmark sets another.</summary>
+    public ComputeOptions Compute { get; set; } = ComputeOptions.Default;
 
     /// <summary>Final-normed hidden states [B,T,D] (model dtype).</summary>
     public abstract Tensor Hidden(Tensor inputIds, Tensor? attentionMask);
@@ -60,4 +67,30 @@ public abstract class CausalLM : nn.Module<Tensor, Tensor?, Tensor>
 
     /// <summary>Number of parameter elements (a tied embedding counted once).</summary>
     public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <summary>
+    /// Mixed precision for the duration of some work (a training step's forward pass, a benchmark's loop): sets
+    /// <see cref="Autocast"/> on creation and restores the previous value on Dispose (once). Forward passes only read
+    /// the state. Per model, so models trained side by side on other threads do not see each other's.
+    /// </summary>
+    public sealed class AutocastScope : IDisposable
+    {
+        readonly CausalLM model;
+        readonly ScalarType? previous;
+        bool disposed;
+
+        internal AutocastScope(CausalLM model, ScalarType? dtype)
+        {
+            this.model = model;
+            previous = model.Autocast;
+            model.Autocast = dtype;
+        }
+
+        public void Dispose()
+        {
+            if (disposed) return;
+            disposed = true;
+            model.Autocast = previous;
+        }
+    }
 }

@@ -26,8 +26,7 @@ public sealed class GptNeoX : CausalLM
 
     public override Tensor Hidden(Tensor inputIds, Tensor? attentionMask)
     {
-        gpt_neox.Autocast = Autocast;
-        return gpt_neox.call(inputIds, attentionMask);
+        return gpt_neox.call(inputIds, attentionMask, Autocast, Compute.Attention);
     }
 
     public override Tensor Logits(Tensor hidden) // [..., D] -> [..., V]

@@ -30,8 +30,7 @@ public sealed class Llama : CausalLM
 
     public override Tensor Hidden(Tensor inputIds, Tensor? attentionMask)
     {
-        model.Autocast = Autocast;
-        return model.call(inputIds, attentionMask);
+        return model.call(inputIds, attentionMask, Autocast, Compute.Attention);
     }
 
     public override Tensor Logits(Tensor hidden) // [..., D] -> [..., V]

@@ -33,7 +33,7 @@ public sealed class LlamaAttention : nn.Module<Tensor, AttentionContext, Tensor>
         var v = Autocast.Linear(v_proj, x, ctx.Autocast).view(b, t, kvHeads, headDim).transpose(1, 2); // [B,KV,T,hd]
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
-        var y = Attention.ScaledDotProduct(q, k, v, ctx.Mask); // [B,T,H*hd]
+        var y = Attention.ScaledDotProduct(q, k, v, ctx.Mask, ctx.Attention); // [B,T,H*hd]
         return Autocast.Linear(o_proj, y, ctx.Autocast).MoveToOuterDisposeScope(); // [B,T,D]
     }
 }

@@ -25,8 +25,7 @@ public sealed class LlamaLayer : nn.Module<Tensor, AttentionContext, Tensor>
     public override Tensor forward(Tensor x, AttentionContext ctx) // [B,T,D]
     {
         using var scope = NewDisposeScope();
-        mlp.Autocast = ctx.Autocast;
         var h = x + self_attn.call(input_layernorm.call(x), ctx);
-        return (h + mlp.call(post_attention_layernorm.call(h))).MoveToOuterDisposeScope();
+        return (h + mlp.call(post_attention_layernorm.call(h), ctx.Autocast)).MoveToOuterDisposeScope();
     }
 }

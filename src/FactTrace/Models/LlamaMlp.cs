@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace FactTrace.Models;
 
 /// <summary>SwiGLU: down_proj(silu(gate_proj(x)) * up_proj(x)); bias only with mlp_bias.</summary>
-public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
+public sealed class LlamaMlp : nn.Module<Tensor, ScalarType?, Tensor>
 {
     readonly Linear gate_proj, up_proj, down_proj;
 
@@ -20,13 +20,11 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
         register_module("down_proj", down_proj);
     }
 
-    /// <summary>Set by the layer before each call (see <see cref="CausalLM.Autocast"/>).</summary>
-    public ScalarType? Autocast { get; set; }
-
-    public override Tensor forward(Tensor x) // [B,T,D]
+    /// <param name="autocast">See <see cref="CausalLM.Autocast"/> (handed down by the layer).</param>
+    public override Tensor forward(Tensor x, ScalarType? autocast) // [B,T,D]
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.silu(Models.Autocast.Linear(gate_proj, x, Autocast)) * Models.Autocast.Linear(up_proj, x, Autocast); // [B,T,I]
-        return Models.Autocast.Linear(down_proj, h, Autocast).MoveToOuterDisposeScope(); // [B,T,D]
+        var h = nn.functional.silu(Models.Autocast.Linear(gate_proj, x, autocast)) * Models.Autocast.Linear(up_proj, x, autocast); // [B,T,I]
+        return Models.Autocast.Linear(down_proj, h, autocast).MoveToOuterDisposeScope(); // [B,T,D]
     }
 }

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace FactTrace.Models;
 
 /// <summary>The Llama trunk ("model."): embed_tokens, layers, norm. (ids [B,T], mask) -> final-normed hidden [B,T,D].</summary>
-public sealed class LlamaModel : nn.Module<Tensor, Tensor?, Tensor>
+public sealed class LlamaModel : nn.Module<Tensor, Tensor?, ScalarType?, AttentionKernel, Tensor>
 {
     readonly Embedding embed_tokens;
     readonly ModuleList<LlamaLayer> layers;
@@ -25,16 +25,15 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor?, Tensor>
 
     public Parameter EmbedWeight => embed_tokens.weight!;
 
-    /// <summary>Set by the owning model before each call (see <see cref="CausalLM.Autocast"/>).</summary>
-    public ScalarType? Autocast { get; set; }
-
-    public override Tensor forward(Tensor inputIds, Tensor? attentionMask)
+    /// <param name="autocast">The owning model's <see cref="CausalLM.Autocast"/>.</param>
+    /// <param name="attention">The owning model's <see cref="ComputeOptions.Attention"/>.</param>
+    public override Tensor forward(Tensor inputIds, Tensor? attentionMask, ScalarType? autocast, AttentionKernel attention)
     {
         using var scope = NewDisposeScope();
         var x = embed_tokens.call(inputIds); // [B,T,D]
         var t = inputIds.shape[1];
-        var (cos, sin) = Rotary.Tables(invFreq, t, Autocast ?? x.dtype, x.device); // [T,hd]
-        var ctx = new AttentionContext(cos, sin, Attention.Mask(attentionMask, t), Autocast);
+        var (cos, sin) = Rotary.Tables(invFreq, t, autocast ?? x.dtype, x.device); // [T,hd]
+        var ctx = new AttentionContext(cos, sin, Attention.Mask(attentionMask, t), autocast, attention);
         foreach (var layer in layers) x = layer.call(x, ctx);
         return norm.call(x).MoveToOuterDisposeScope(); // [B,T,D]
     }

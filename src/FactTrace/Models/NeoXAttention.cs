@@ -33,7 +33,7 @@ public sealed class NeoXAttention : nn.Module<Tensor, AttentionContext, Tensor>
         var v = qkv[.., .., .., (2 * headDim)..];            // [B,H,T,hd]
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
-        var y = Attention.ScaledDotProduct(q, k, v, ctx.Mask); // [B,T,H*hd]
+        var y = Attention.ScaledDotProduct(q, k, v, ctx.Mask, ctx.Attention); // [B,T,H*hd]
         return Autocast.Linear(dense, y, ctx.Autocast).MoveToOuterDisposeScope(); // [B,T,D]
     }
 }

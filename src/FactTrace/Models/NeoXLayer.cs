@@ -31,13 +31,12 @@ public sealed class NeoXLayer : nn.Module<Tensor, AttentionContext, Tensor>
     public override Tensor forward(Tensor x, AttentionContext ctx) // [B,T,D]
     {
         using var scope = NewDisposeScope();
-        mlp.Autocast = ctx.Autocast;
         var attn = attention.call(input_layernorm.call(x), ctx);
         var y = parallel
-            ? x + attn + mlp.call(post_attention_layernorm.call(x))
-            : Sequential(x + attn);
+            ? x + attn + mlp.call(post_attention_layernorm.call(x), ctx.Autocast)
+            : Sequential(x + attn, ctx.Autocast);
         return y.MoveToOuterDisposeScope();
     }
 
-    Tensor Sequential(Tensor h) => h + mlp.call(post_attention_layernorm.call(h));
+    Tensor Sequential(Tensor h, ScalarType? autocast) => h + mlp.call(post_attention_layernorm.call(h), autocast);
 }

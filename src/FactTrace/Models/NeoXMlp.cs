@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace FactTrace.Models;
 
 /// <summary>GPT-NeoX MLP: dense_4h_to_h(gelu(dense_h_to_4h(x))), exact erf GELU (HF "gelu").</summary>
-public sealed class NeoXMlp : nn.Module<Tensor, Tensor>
+public sealed class NeoXMlp : nn.Module<Tensor, ScalarType?, Tensor>
 {
     readonly Linear dense_h_to_4h, dense_4h_to_h;
 
@@ -17,13 +17,11 @@ public sealed class NeoXMlp : nn.Module<Tensor, Tensor>
         register_module("dense_4h_to_h", dense_4h_to_h);
     }
 
-    /// <summary>Set by the layer before each call (see <see cref="CausalLM.Autocast"/>).</summary>
-    public ScalarType? Autocast { get; set; }
-
-    public override Tensor forward(Tensor x) // [B,T,D]
+    /// <param name="autocast">See <see cref="CausalLM.Autocast"/> (handed down by the layer).</param>
+    public override Tensor forward(Tensor x, ScalarType? autocast) // [B,T,D]
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.gelu(Models.Autocast.Linear(dense_h_to_4h, x, Autocast)); // [B,T,I]
-        return Models.Autocast.Linear(dense_4h_to_h, h, Autocast).MoveToOuterDisposeScope();
+        var h = nn.functional.gelu(Models.Autocast.Linear(dense_h_to_4h, x, autocast)); // [B,T,I]
+        return Models.Autocast.Linear(dense_4h_to_h, h, autocast).MoveToOuterDisposeScope();
     }
 }

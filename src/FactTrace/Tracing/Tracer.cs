@@ -89,7 +89,6 @@ public static class Tracer
             var hd = new List<string> { "rho,layer,head,shared,bio,qa,total,density" };
             var kvh = new List<string> { "rho,layer,kv_head,shared,bio,qa,total,density" };
             var nr = new List<string> { "rho,layer,neuron,shared,bio,qa,total,density" };
-            using var considered = ParameterMask.Uniform(candidates, full: true);
             var done = 0;
             foreach (var rho in o.Rhos)
             {
@@ -105,7 +104,7 @@ public static class Tracer
                         ["score"] = bio.Kind.Name(), ["include_embeddings"] = o.IncludeEmbeddings ? "true" : "false",
                         ["include_norms"] = o.IncludeNorms ? "true" : "false", ["model"] = modelPath,
                     });
-                var r = SharedSet.Statistics(map, candidates, rho, o.Scope, mb, mq, shared, considered, out var neurons);
+                var r = SharedSet.Statistics(map, candidates, rho, o.Scope, mb, mq, shared, out var neurons);
                 perRho.Add(r);
                 foreach (var x in r.ByLayerComponent)
                     lc.Add($"{R(rho)},{x.Layer?.ToString(CultureInfo.InvariantCulture) ?? ""},{x.Component},{x.Shared},{x.Bio},{x.Qa},{x.Total},{R(x.Density)}");

@@ -19,6 +19,7 @@ public sealed class Bf16Shadow : IDisposable
     {
         Model = ModelFactory.Build(master.Config);
         Model.to(ScalarType.BFloat16);
+        Model.Compute = master.Compute;
         var shadow = Model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         pairs = master.named_parameters().Select(p => (p.parameter, shadow[p.name])).ToList();
         Model.train(master.training);

@@ -13,8 +13,8 @@ public static class TrainStep
     /// <summary>
     /// Runs the step and returns the loss. <paramref name="checkLoss"/> sees the loss before backward and
     /// <paramref name="checkNorm"/> the gradient norm before the update; either may throw to stop before the
-    /// weights change. <paramref name="precision"/> bf16: the forward (and so the backward) runs under
-    /// <see cref="CausalLM.Autocast"/> bf16; weights, gradients, optimizer and loss stay fp32.
+    /// weights change. <paramref name="precision"/> bf16: the forward (and so the backward) runs in a bf16
+    /// <see cref="CausalLM.UseAutocast"/> scope; weights, gradients, optimizer and loss stay fp32.
     /// </summary>
     public static float Run(CausalLM model, Precision precision, AdamW opt, IReadOnlyList<Parameter> parameters, Batch batch,
         double lr, double gradClip, Action<float>? checkLoss = null, Action<double>? checkNorm = null) =>
@@ -31,9 +31,7 @@ public static class TrainStep
         shadow?.Pull();
         var compute = shadow?.Model ?? model;
         Tensor loss;
-        compute.Autocast = autocast;
-        try { loss = Loss.NextToken(compute, batch); }
-        finally { compute.Autocast = null; }
+        using (compute.UseAutocast(autocast)) loss = Loss.NextToken(compute, batch);
         var value = loss.item<float>();
         checkLoss?.Invoke(value);
         loss.backward();

@@ -192,6 +192,60 @@ public class ParameterMapTests
     }
 
     [Fact]
+    public void CountsEqualSumsOfOnesWithoutTensors()
+    {
+        foreach (var map in new[] { ParameterMap.For(NeoX()), ParameterMap.For(Llama(true)), ParameterMap.For(Llama(false, bias: true, kv: 4)) })
+        {
+            // all parameters, and a subset (what a trace considers: no embeddings, no norms)
+            foreach (var subset in new[] { map.Parameters.ToList(), map.Parameters.Where(p => !p.IsEmbedding && !p.IsNorm).ToList() })
+            {
+                var values = subset.ToDictionary(p => p.Name, p => ones(p.Shape));
+                Assert.Equal(map.SumByLayerComponent(values), map.CountByLayerComponent(subset).ToDictionary(kv => kv.Key, kv => (double)kv.Value));
+                Assert.Equal(map.SumByHead(values), map.CountByHead(subset).ToDictionary(kv => kv.Key, kv => (double)kv.Value));
+                Assert.Equal(map.SumByKvHead(values), map.CountByKvHead(subset).ToDictionary(kv => kv.Key, kv => (double)kv.Value));
+                Assert.Equal(map.SumByNeuron(values), map.CountByNeuron(subset).ToDictionary(kv => kv.Key, kv => (double)kv.Value));
+                // same keys in the same order (callers enumerate them)
+                Assert.Equal(map.SumByHead(values).Keys, map.CountByHead(subset).Keys);
+                foreach (var t in values.Values) t.Dispose();
+            }
+            Assert.Equal(map.CountByHead(map.Parameters), map.CountByHead());
+            Assert.Equal(map.CountByNeuron(map.Parameters), map.CountByNeuron());
+        }
+        var other = ParameterMap.For(NeoX() with { HiddenSize = 32 });
+        var neox = ParameterMap.For(NeoX());
+        Assert.Throws<ArgumentException>(() => neox.CountByHead(other.Parameters));
+        Assert.Throws<ArgumentException>(() => neox.CountByLayerComponent(ParameterMap.For(Llama(true)).Parameters));
+    }
+
+    [Fact]
+    public void QueryHeadSlicesHoldOwnKeysAndValuesOnlyWithoutGroupedQuery()
+    {
+        var neox = ParameterMap.For(NeoX());
+        Assert.False(neox.GroupedQuery);
+        Assert.True(neox.OwnedByQueryHead(UnitKind.KvHead));
+        Assert.False(neox.OwnedByQueryHead(UnitKind.Neuron));
+        var h1 = neox.QueryHeadSlices(1, 1).ToList();
+        Assert.Equal([Component.AttnQ, Component.AttnK, Component.AttnV, Component.AttnO],
+            h1.Select(x => x.Slice.Component).Distinct().OrderBy(c => c));
+        Assert.All(h1, x => Assert.Equal(1, x.Slice.Unit));
+        Assert.All(h1, x => Assert.Equal(1, x.Parameter.Layer));
+
+        var gqa = ParameterMap.For(Llama(true));
+        Assert.True(gqa.GroupedQuery);
+        Assert.False(gqa.OwnedByQueryHead(UnitKind.KvHead));
+        var g3 = gqa.QueryHeadSlices(0, 3).ToList();
+        Assert.Equal([Component.AttnQ, Component.AttnO], g3.Select(x => x.Slice.Component).Distinct().OrderBy(c => c));
+        Assert.All(g3, x => Assert.Equal(UnitKind.Head, x.Slice.Kind));
+
+        var mha = ParameterMap.For(Llama(true, bias: true, kv: 4));
+        Assert.False(mha.GroupedQuery);
+        Assert.Contains(mha.QueryHeadSlices(0, 2), x => x.Parameter.Name == "model.layers.0.self_attn.v_proj.bias" && x.Slice.Start == 8);
+        // the element count of a head's slices is what CountByHead reports
+        foreach (var map in new[] { neox, gqa, mha })
+            Assert.Equal(map.CountByHead()[(1, 2)], map.QueryHeadSlices(1, 2).Sum(x => x.Parameter.NumElOf(x.Slice)));
+    }
+
+    [Fact]
     public void SumsReadTheRightRowsAndColumns()
     {
         var map = ParameterMap.For(NeoX());
@@ -268,5 +322,8 @@ public class ParameterMapTests
         var map = ParameterMap.For(config);
         var counts = map.CountByLayerComponent();
         Assert.Equal(map.TotalParameters, counts.Values.Sum());
+        // The totals a trace divides by, from shapes alone (an all-ones mask of this model would take 3.2 GB).
+        Assert.Equal(counts.Where(kv => kv.Key.Component is Component.MlpIn or Component.MlpOut).Sum(kv => kv.Value), map.CountByNeuron().Values.Sum());
+        Assert.Equal(map.Layers * map.Heads, map.CountByHead(map.Parameters.Where(p => !p.IsEmbedding)).Count);
     }
 }

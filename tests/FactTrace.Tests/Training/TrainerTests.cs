@@ -1,3 +1,4 @@
+using FactTrace.Evaluation;
 using FactTrace.IO;
 using FactTrace.Training;
 using FactTrace.World;
@@ -138,7 +139,7 @@ public sealed class TrainerTests : IDisposable
         var results = dirs.Select(d =>
         {
             using var model = TrainingFixture.Model(w);
-            return TrainingFixture.Trainer(w, model, TrainingFixture.Options(Strategy.TwoStage), d).Run(resume: false);
+            return (EvalResult?)TrainingFixture.Trainer(w, model, TrainingFixture.Options(Strategy.TwoStage), d).Run(resume: false);
         }).ToList();
         Assert.Equal(Json.Serialize(results[0]), Json.Serialize(results[1]));
         Assert.Equal(MetricsWithoutTiming(dirs[0]), MetricsWithoutTiming(dirs[1]));

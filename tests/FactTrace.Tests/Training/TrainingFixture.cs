@@ -34,7 +34,7 @@ public static class TrainingFixture
         var subset = EvalSetBuilder.Subset(full, w, o.EvalPeople);
         var evaluator = new Evaluator(w.Tokenizer);
         return new Trainer(model, w.Tokenizer, ExampleEncoder.FromWorld(w, w.Tokenizer, o.QaLossAllTokens), o, dir,
-            (m, all) => evaluator.Run(m, all ? full : subset));
+            new TrainingEvaluator(evaluator, full, subset));
     }
 
     static readonly List<TempDir> Folders = [];

@@ -1,11 +1,12 @@
-using FactTrace.Evaluation;
 using FactTrace.IO;
 using FactTrace.Models;
+using FactTrace.Training;
 using FactTrace.World;
 
-namespace FactTrace.Training;
+namespace FactTrace.Evaluation;
 
 /// <summary>
+/// (In Evaluation, not Training: a run is trained and evaluated as it goes, and Training does not know Evaluation.)
 /// One training run as `facttrace train` and `facttrace reproduce` do it: set up the run folder (init/ for a fresh
 /// model, train.json), train with periodic evaluations, and return the final evaluation (also in eval.json).
 /// </summary>
@@ -49,7 +50,7 @@ public static class TrainRun
         var subset = EvalSetBuilder.Subset(full, world, options.EvalPeople);
         var evaluator = new Evaluator(source.Tokenizer);
         var observer = observe?.Invoke(model, source.Tokenizer);
-        return new Trainer(model, source.Tokenizer, data, options, outDir, (m, all) => evaluator.Run(m, all ? full : subset), progress,
+        return (EvalResult?)new Trainer(model, source.Tokenizer, data, options, outDir, new TrainingEvaluator(evaluator, full, subset), progress,
             observer).Run(resume, cancel);
     }
 
