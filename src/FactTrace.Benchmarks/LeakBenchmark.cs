@@ -82,7 +82,7 @@ public static class LeakBenchmark
         var samples = new List<Sample>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         Rss.ResetPeak();
-        var sampler = new Sync<TrainProgress>(p =>
+        var sampler = new IO.SyncProgress<TrainProgress>(p =>
         {
             if (p.Step % every != 0 || samples.Any(s => s.Step == p.Step)) return;
             var rss = Rss.Current;
@@ -114,8 +114,4 @@ public static class LeakBenchmark
         };
     }
 
-    sealed class Sync<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

@@ -63,12 +63,6 @@ public static class Common
 
     public static Interrupt InterruptOnSignals() => new();
 
-    /// <summary>Reports synchronously (System.Progress posts to another thread, too late for a progress bar).</summary>
-    sealed class Sync<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
-
     /// <summary>
     /// True while several stages run side by side (reproduce --jobs): progress is printed as lines, since one live
     /// display cannot be shared by two threads.
@@ -86,7 +80,7 @@ public static class Common
             var clock = Stopwatch.StartNew();
             var last = TimeSpan.FromSeconds(-15);
             Console.WriteLine($"{title}: training");
-            return work(new Sync<TrainProgress>(p =>
+            return work(new IO.SyncProgress<TrainProgress>(p =>
             {
                 if (clock.Elapsed - last < TimeSpan.FromSeconds(15) && p.Step != p.TotalSteps) return;
                 last = clock.Elapsed;
@@ -111,7 +105,7 @@ public static class Common
             .Start(ctx =>
             {
                 var task = ctx.AddTask(title);
-                result = work(new Sync<TP>(p => update(task, p)));
+                result = work(new IO.SyncProgress<TP>(p => update(task, p)));
                 task.Value = task.MaxValue;
             });
         return result;
@@ -126,7 +120,7 @@ public static class Common
             var clock = Stopwatch.StartNew();
             var last = TimeSpan.FromSeconds(-15);
             string? lastTask = null;
-            return work(new Sync<WorkProgress>(p =>
+            return work(new IO.SyncProgress<WorkProgress>(p =>
             {
                 // A line when the task changes, at its end, and every 15 s.
                 var head = p.Task.Split(' ')[0];

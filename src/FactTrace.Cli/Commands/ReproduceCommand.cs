@@ -51,7 +51,7 @@ public static class ReproduceCommand
                 Cancel = interrupt.Token,
             };
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var log = new Sync(line => Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {line}"));
+            var log = new IO.SyncProgress<string>(line => Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {line}"));
             // Side-by-side trainings print periodic lines: one live progress display cannot be shared by two threads.
             var result = Reproduction.Run(request, log);
             Console.WriteLine($"done in {clock.Elapsed:hh\\:mm\\:ss}: {result.Ran.Count + result.Resumed.Count} stages run" +
@@ -63,8 +63,4 @@ public static class ReproduceCommand
         return cmd;
     }
 
-    sealed class Sync(Action<string> report) : IProgress<string>
-    {
-        public void Report(string value) => report(value);
-    }
 }

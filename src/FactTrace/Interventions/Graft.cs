@@ -73,7 +73,7 @@ public sealed record GraftOverlap(
 /// </summary>
 public static class Graft
 {
-    public sealed record Result(ParameterMask Mask, ParameterMask MovementMask, GraftReport Report) : IDisposable
+    public sealed record GraftResult(ParameterMask Mask, ParameterMask MovementMask, GraftReport Report) : IDisposable
     {
         public void Dispose()
         {
@@ -82,7 +82,7 @@ public static class Graft
         }
     }
 
-    public static Result Run(CausalLM model, WeightEditor editor, IReadOnlyList<EncodedExample> qaTrain, int padId,
+    public static GraftResult Run(CausalLM model, WeightEditor editor, IReadOnlyList<EncodedExample> qaTrain, int padId,
         Evaluator evaluator, EvalSet set, GraftOptions o, string modelPath, string referencePath, ParameterMask? shared = null,
         double? sharedRho = null, IProgress<WorkProgress>? progress = null)
     {
@@ -192,7 +192,7 @@ public static class Graft
                 OverlapWithShared = shared is null ? null : GraftOverlap.Of(final, shared, n, sharedRho),
                 Steps = o.Steps, Lr = o.Lr, Seed = o.Seed,
             };
-            var result = new Result(final, movementMask, report);
+            var result = new GraftResult(final, movementMask, report);
             final = null;
             movementMask = null;
             return result;

@@ -4,6 +4,9 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using FactTrace.IO;
 
+// Longer than ~300 lines on purpose: building, encoding, decoding with offsets and the HF tokenizer.json round trip of
+// one format stay together, because the format's rules (Metaspace, Isolated punctuation, special ids) bind all four.
+
 namespace FactTrace.Text;
 
 /// <summary>

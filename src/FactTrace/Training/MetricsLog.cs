@@ -14,7 +14,7 @@ internal sealed class MetricsLog(string path, StagePlan plan)
     public string FilePath { get; } = path;
 
     /// <summary>A train line: mean loss since the last line, lr, tokens/s; then resets the window.</summary>
-    public void Train(TrainerState state, StagePlan.Stage stage, double lr, Stopwatch watch)
+    public void Train(TrainerState state, StagePlan.TrainingStage stage, double lr, Stopwatch watch)
     {
         var line = new Dictionary<string, object?>
         {
@@ -27,7 +27,7 @@ internal sealed class MetricsLog(string path, StagePlan plan)
         watch.Restart();
     }
 
-    public void Eval(TrainerState state, StagePlan.Stage stage, ITrainingEvaluation r, bool final = false)
+    public void Eval(TrainerState state, StagePlan.TrainingStage stage, ITrainingEvaluation r, bool final = false)
     {
         var line = new Dictionary<string, object?>
         {

@@ -10,7 +10,7 @@ namespace FactTrace.Training;
 internal sealed class StagePlan
 {
     /// <summary>One stage: its name (also its checkpoint folder), epochs, peak lr and the examples of an epoch.</summary>
-    internal sealed record Stage(string Name, int Epochs, double Lr, Func<int, List<EncodedExample>> EpochData);
+    internal sealed record TrainingStage(string Name, int Epochs, double Lr, Func<int, List<EncodedExample>> EpochData);
 
     readonly TrainOptions options;
 
@@ -20,9 +20,9 @@ internal sealed class StagePlan
         Stages = Plan(data, options);
     }
 
-    public IReadOnlyList<Stage> Stages { get; }
+    public IReadOnlyList<TrainingStage> Stages { get; }
     public int Count => Stages.Count;
-    public Stage this[int index] => Stages[index];
+    public TrainingStage this[int index] => Stages[index];
 
     /// <summary>
     /// The batches of an epoch. With length bucketing, each window of <c>LengthBuckets</c> batches of the shuffled
@@ -50,7 +50,7 @@ internal sealed class StagePlan
     public int GlobalEpoch(int stage, int epoch, bool final) =>
         final ? Stages.Sum(x => x.Epochs) : Stages.Take(stage).Sum(x => x.Epochs) + Math.Min(epoch + 1, Stages[stage].Epochs);
 
-    static List<Stage> Plan(Trainer.Data data, TrainOptions options)
+    static List<TrainingStage> Plan(Trainer.Data data, TrainOptions options)
     {
         var seed = options.Seed;
         List<EncodedExample> Shuffled(IEnumerable<EncodedExample> xs, int stage, int epoch)
@@ -62,17 +62,17 @@ internal sealed class StagePlan
 
         return options.Strategy switch
         {
-            Strategy.BioOnly => [new Stage("bio", options.BioEpochs, options.Lr, e => Shuffled(data.Bio, 0, e))],
+            Strategy.BioOnly => [new TrainingStage("bio", options.BioEpochs, options.Lr, e => Shuffled(data.Bio, 0, e))],
             Strategy.TwoStage =>
             [
-                new Stage("stage1", options.BioEpochs, options.Lr, e => Shuffled(data.Bio, 0, e)),
-                new Stage("stage2", options.QaEpochs, options.QaLr ?? options.Lr, e =>
+                new TrainingStage("stage1", options.BioEpochs, options.Lr, e => Shuffled(data.Bio, 0, e)),
+                new TrainingStage("stage2", options.QaEpochs, options.QaLr ?? options.Lr, e =>
                 {
                     var replay = (int)Math.Round(options.ReplayFraction * data.QaTrain.Count);
                     return Shuffled(data.QaTrain.Concat(Sample(data.Bio, replay, new Rng(seed, "train-replay", e))), 1, e);
                 }),
             ],
-            Strategy.Mixed => [new Stage("mixed", options.BioEpochs, options.Lr, e =>
+            Strategy.Mixed => [new TrainingStage("mixed", options.BioEpochs, options.Lr, e =>
             {
                 var qaCount = options.QaRatio is { } r
                     ? (int)Math.Round(r / (1 - r) * data.Bio.Count)
