@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using FactTrace.Evaluation;
 using FactTrace.Study;
@@ -6,16 +8,19 @@ using FactTrace.World;
 
 namespace FactTrace.Benchmarks;
 
+/// <summary>What `facttrace bench calibration` runs; the verb's flags are its fields (<c>qa_lr</c> = <c>--qa-lr</c>).</summary>
 public sealed record CalibrationOptions
 {
-    /// <summary>A preset name or file (from-scratch presets only).</summary>
+    [Description("A from-scratch preset, by name (tiny, single-bio) or file.")]
     public string Preset { get; init; } = Presets.DefaultName;
-    /// <summary>Folder for the world and both runs (runs are started over).</summary>
+    [Description("Folder for the world and both runs (runs are started over).")]
     public string Out { get; init; } = "runs/calibration";
+    [Description("Seed of the world and of both trainings.")]
     public long Seed { get; init; }
-    /// <summary>Overrides two-stage's stage-2 peak learning rate.</summary>
+    [Description("Override two-stage's stage-2 peak learning rate.")]
     public double? QaLr { get; init; }
-    /// <summary>Overrides the preset's precision (both strategies).</summary>
+    [Description("fp32, bf16 or auto for both strategies (default: the preset's).")]
+    [AllowedValues("fp32", "bf16", "auto")]
     public Precision? Precision { get; init; }
 }
 
@@ -27,7 +32,7 @@ public static class Calibration
 {
     public sealed record Row(string Strategy, EvalResult Result, double Seconds);
 
-    public sealed record Result(string Preset, long Seed, int Threads, string Precision, IReadOnlyList<Row> Rows)
+    public sealed record Result(string Preset, long Seed, int Threads, string Precision, IReadOnlyList<Row> Rows) : IBenchResult
     {
         public Printout Print()
         {
@@ -54,7 +59,7 @@ public static class Calibration
     public static Result Run(CalibrationOptions o, WithProgress? withProgress = null, CancellationToken cancel = default)
     {
         var p = Presets.Load(o.Preset);
-        if (p.NeedsModel) throw IO.FactTraceException.Usage($"--preset {p.Name} fine-tunes a downloaded model; calibration is for the from-scratch presets");
+        if (p.NeedsModel) throw new IO.OptionException("preset", $"{p.Name} fine-tunes a downloaded model; calibration is for the from-scratch presets");
         var worldDir = Path.Combine(o.Out, "world");
         FactWorld.Generate(p.World with { Seed = o.Seed }).Save(worldDir, force: true);
         withProgress ??= (_, work) => work(null);

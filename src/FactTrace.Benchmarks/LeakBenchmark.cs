@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using FactTrace.Evaluation;
 using FactTrace.Models;
 using FactTrace.Study;
@@ -5,6 +7,27 @@ using FactTrace.Training;
 using FactTrace.World;
 
 namespace FactTrace.Benchmarks;
+
+/// <summary>What `facttrace bench leak` runs; the verb's flags are its fields (<c>--eval false</c> skips the evaluations).</summary>
+public sealed record LeakOptions
+{
+    [Description("Training steps.")]
+    public long Steps { get; init; } = 10000;
+    [Description("Sample RSS every this many steps.")]
+    public int Every { get; init; } = 500;
+    [Description("The trainer's precision: fp32 | bf16 | auto (bf16 where the CPU has native bf16).")]
+    [AllowedValues("fp32", "bf16", "auto")]
+    public Precision Precision { get; init; } = Precision.Fp32;
+    [Description("Run the periodic evaluations, as a real run does (default true; false: skip them).")]
+    public bool Eval { get; init; } = true;
+
+    public void Validate()
+    {
+        Checks.Positive("steps", Steps);
+        Checks.Positive("every", Every);
+        if (Every > Steps) throw new IO.OptionException("every", $"must be at most `steps` ({Steps}) for one sample (got {Every})");
+    }
+}
 
 /// <summary>
 /// Memory over a long run: the real <see cref="Trainer"/> (mixed strategy of the default preset: periodic evaluations,
@@ -25,7 +48,7 @@ public static class LeakBenchmark
             $"step {Step}: RSS {RssBytes / 1048576.0:F1} MB, live {LiveRssBytes / 1048576.0:F1} MB, managed {ManagedBytes / 1048576.0:F1} MB, {Seconds:F0} s";
     }
 
-    public sealed record Result
+    public sealed record Result : IBenchResult
     {
         public required long Steps { get; init; }
         public required IReadOnlyList<Sample> Samples { get; init; }
@@ -60,8 +83,10 @@ public static class LeakBenchmark
     }
 
     /// <summary>The run; <paramref name="progress"/> gets each sample as it is taken.</summary>
-    public static Result Run(long steps, int every, Precision precision, bool evaluate, Action<Sample>? progress = null)
+    public static Result Run(LeakOptions o, Action<Sample>? progress = null)
     {
+        o.Validate();
+        var (steps, every, precision) = (o.Steps, o.Every, o.Precision);
         var load = MachineInfo.LoadAverage();
         var preset = Presets.Tiny;
         var world = FactWorld.Generate(preset.World);
@@ -71,7 +96,7 @@ public static class LeakBenchmark
         var options = preset.Mixed with
         {
             BioEpochs = (int)Math.Ceiling(steps / perEpoch) + 1, StopAfterStep = steps, Precision = precision,
-            EvalEvery = evaluate ? preset.Mixed.EvalEvery : 0,
+            EvalEvery = o.Eval ? preset.Mixed.EvalEvery : 0,
         };
         var config = NamedConfigs.Get(preset.Model!, tok.VocabSize) with { BosTokenId = tok.BosId, EosTokenId = tok.EosId, PadTokenId = tok.PadId };
         using var model = ModelFactory.Create(config, 0);
@@ -101,7 +126,7 @@ public static class LeakBenchmark
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
         }
         var from = samples.FirstOrDefault(s => s.Step >= 1000) ?? samples.FirstOrDefault()
-                   ?? throw new IO.FactTraceException($"no RSS sample: --steps {steps} is shorter than --every {every}");
+                   ?? throw new IO.FactTraceException($"no RSS sample in {steps} steps");
         var to = samples[^1];
         return new Result
         {

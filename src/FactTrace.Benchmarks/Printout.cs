@@ -31,6 +31,13 @@ public sealed class Printout
     }
 }
 
+/// <summary>What a bench verb returns: its <see cref="Printout"/>, and whether it passed (a missed target exits 1).</summary>
+public interface IBenchResult
+{
+    Printout Print();
+    bool Passed => true;
+}
+
 /// <summary>A table of plain text (no markup): a title, the column headers and the rows.</summary>
 public sealed class PrintTable(string? title, IReadOnlyList<string> columns)
 {

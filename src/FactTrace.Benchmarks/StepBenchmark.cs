@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json.Serialization;
 using FactTrace.Models;
@@ -7,8 +8,19 @@ using static TorchSharp.torch;
 namespace FactTrace.Benchmarks;
 
 /// <summary>How long to measure: warm-up steps, then at least <see cref="MinSteps"/> and <see cref="MinSeconds"/>.</summary>
-public sealed record Timing(int Warmup = 2, int MinSteps = 5, double MinSeconds = 3, int MaxSteps = 200)
+public sealed record Timing(
+    [property: Description("Unmeasured warm-up steps.")] int Warmup = 2,
+    [property: Description("Measure at least this many steps.")] int MinSteps = 5,
+    [property: Description("Measure each training step benchmark for at least this long (seconds).")] double MinSeconds = 3,
+    [property: Description("Measure at most this many steps.")] int MaxSteps = 200)
 {
+    public void Validate()
+    {
+        if (Warmup < 0) throw new IO.OptionException("warmup", $"must be >= 0 (got {Warmup})");
+        Checks.Positive("min_steps", MinSteps);
+        Checks.Positive("max_steps", MaxSteps);
+    }
+
     /// <summary>Runs <paramref name="step"/> (given its index) until the budget is met; per-call seconds.</summary>
     public List<double> Measure(Action<int> step) => Measure(step, out _);
 
@@ -76,18 +88,18 @@ public static class BenchModels
 /// How a step computes: fp32; bf16 = autocast (what `train --precision bf16` does); bf16-shadow = a bf16 copy of the
 /// model for forward/backward (the earlier bf16 mechanism, kept to measure against).
 /// </summary>
-public enum StepMode { Fp32, Bf16, Bf16Shadow }
+[JsonConverter(typeof(JsonStringEnumConverter<StepMode>))]
+public enum StepMode
+{
+    [JsonStringEnumMemberName("fp32")] Fp32,
+    [JsonStringEnumMemberName("bf16")] Bf16,
+    [JsonStringEnumMemberName("bf16-shadow")] Bf16Shadow,
+}
 
 /// <summary>Training-step throughput: the trainer's own step (<see cref="TrainStep"/>) on a fixed batch of random tokens.</summary>
 public static class StepBenchmark
 {
     public static string Name(StepMode m) => m switch { StepMode.Fp32 => "fp32", StepMode.Bf16 => "bf16", _ => "bf16-shadow" };
-
-    public static StepMode Parse(string s) => s switch
-    {
-        "fp32" => StepMode.Fp32, "bf16" => StepMode.Bf16, "bf16-shadow" => StepMode.Bf16Shadow,
-        _ => throw IO.FactTraceException.Usage($"mode '{s}': expected fp32, bf16 or bf16-shadow"),
-    };
 
     static ScalarType? AutocastOf(StepMode m) => m == StepMode.Bf16 ? ScalarType.BFloat16 : null;
 

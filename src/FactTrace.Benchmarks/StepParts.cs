@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Security.Cryptography;
 using FactTrace.Models;
 using FactTrace.Training;
@@ -5,29 +6,38 @@ using static TorchSharp.torch;
 
 namespace FactTrace.Benchmarks;
 
-/// <summary>What `facttrace bench step` measures.</summary>
+/// <summary>What `facttrace bench step` measures; the verb's flags are its fields (<c>batch_size</c> = <c>--batch-size</c>).</summary>
 public sealed record StepPartsOptions
 {
-    /// <summary>A suite shape, a named config or a config.json (see <see cref="BenchModels.Resolve"/>).</summary>
+    [Description("A suite shape (tiny-neox, neox-6x256, pythia-14m, pythia-70m, tiny-llama, pythia-70m@50304), a named config or config.json.")]
     public string Model { get; init; } = "tiny-neox";
-    /// <summary>Vocabulary of a from-scratch shape.</summary>
+    [Description("Vocabulary of a from-scratch shape.")]
     public int Vocab { get; init; } = 2065;
+    [Description("Rows per batch.")]
     public int BatchSize { get; init; } = 32;
-    /// <summary>Tokens per row.</summary>
+    [Description("Tokens per row.")]
     public int Seq { get; init; } = 64;
-    /// <summary>Measured steps per part (after 3 warm-up steps).</summary>
+    [Description("Measured steps per part (after 3 warm-up steps).")]
     public int Steps { get; init; } = 30;
-    /// <summary>Right-pad a random part (up to a quarter) of each row.</summary>
+    [Description("Right-pad a random part (up to a quarter) of each row.")]
     public bool Padded { get; init; }
+    [Description("fp32 | bf16 (autocast with fp32 weights, as training in bf16) | bf16-shadow (through a bf16 copy of the model: the earlier mechanism, to compare).")]
     public StepMode Mode { get; init; } = StepMode.Fp32;
-    /// <summary>Also time each phase of a step.</summary>
+    [Description("Also time each phase of a step (collate, forward, backward, clip, AdamW, ...).")]
     public bool Phases { get; init; }
-    /// <summary>Time only the full step (not forward and forward+backward alone).</summary>
+    [Description("Time only the full step (skip forward and forward+backward alone).")]
     public bool FullOnly { get; init; }
-    /// <summary>Instead of timing: train this many steps from a fixed init and hash the weights (0 = time).</summary>
+    [Description("Only train N steps from a fixed init and print a SHA-256 of the weights (checks an optimisation keeps results bit-exact; 0 = time).")]
     public int Checksum { get; init; }
-    /// <summary>The causal attention kernel (<see cref="ComputeOptions"/>).</summary>
+    [Description("Causal attention kernel: auto (bf16 up to 256 tokens as matrix products, else fused) or fused (always libtorch's fused kernel).")]
     public AttentionKernel Attention { get; init; } = AttentionKernel.Auto;
+
+    public void Validate()
+    {
+        Checks.Positive("batch_size", BatchSize);
+        Checks.Positive("seq", Seq);
+        Checks.Positive("steps", Steps);
+    }
 }
 
 /// <summary>
@@ -38,7 +48,7 @@ public static class StepParts
 {
     public sealed record Part(string Name, double Seconds, double CpuMs);
 
-    public sealed record Result
+    public sealed record Result : IBenchResult
     {
         public required string Model { get; init; }
         public required string Mode { get; init; }
@@ -78,6 +88,7 @@ public static class StepParts
 
     public static Result Run(StepPartsOptions o)
     {
+        o.Validate();
         var spec = BenchModels.Resolve(o.Model, o.Vocab);
         var config = spec.Config;
         int b = o.BatchSize, t = o.Seq, n = o.Steps;

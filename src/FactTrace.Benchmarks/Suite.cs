@@ -1,6 +1,8 @@
+using System.ComponentModel;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using FactTrace.Evaluation;
+using FactTrace.IO;
 using FactTrace.Models;
 using FactTrace.Study;
 using FactTrace.Training;
@@ -9,41 +11,84 @@ using static TorchSharp.torch;
 
 namespace FactTrace.Benchmarks;
 
+/// <summary>
+/// What `facttrace bench suite` measures; the verb's flags are its fields (<c>timing.min_steps</c> =
+/// <c>--timing-min-steps</c>). The switches that are on by default take a value to turn them off (<c>--bf16 false</c>).
+/// </summary>
 public sealed record SuiteOptions
 {
-    public int Rows { get; init; } = 32;
+    [Description("Rows per batch of the training step benchmarks.")]
+    public int BatchSize { get; init; } = 32;
+    [Description("Tokens per row.")]
     public int Seq { get; init; } = 64;
     public Timing Timing { get; init; } = new();
-    /// <summary>Suite model names to run (null = all).</summary>
+    [Description("Comma-separated suite shapes (default: tiny-neox,neox-6x256,pythia-14m,pythia-70m,tiny-llama).")]
     public IReadOnlyList<string>? Models { get; init; }
+    [Description("Also time bf16 (default true; false: fp32 only).")]
     public bool Bf16 { get; init; } = true;
-    /// <summary>The bf16 mechanisms to time (bf16 = autocast, as training; bf16-shadow = the earlier bf16 model copy).</summary>
+    [Description("The bf16 mechanisms to time: bf16 (autocast, as training) and/or bf16-shadow (the earlier bf16 model copy).")]
     public IReadOnlyList<StepMode> Bf16Modes { get; init; } = [StepMode.Bf16];
-    /// <summary>Also the Pythia shapes with the published 50,304-token vocabulary (fp32 only).</summary>
+    [Description("Also the Pythia shapes with the published 50,304-token vocabulary, in fp32 (default true).")]
     public bool PublishedVocab { get; init; } = true;
+    [Description("Run the gradient-trace benchmark (default true).")]
+    public bool Trace { get; init; } = true;
     /// <summary>
     /// The shapes of the gradient-trace benchmark; null = the NeoX shapes among <see cref="Models"/> (at most two;
-    /// tiny-neox and neox-6x256 when all models run); empty = no trace benchmark.
+    /// tiny-neox and neox-6x256 when all models run); empty or <see cref="Trace"/> false = no trace benchmark.
     /// </summary>
+    [Description("Comma-separated shapes of the gradient-trace benchmark (default: the NeoX shapes among the models, at most two).")]
     public IReadOnlyList<string>? TraceModels { get; init; }
+    [Description("Examples in the gradient-trace benchmark.")]
     public int TraceExamples { get; init; } = 64;
     /// <summary>
     /// GC.Collect every this many examples in the experimental flat-buffer trace loop (0 = never); the tracer
     /// (<see cref="Tracing.GradientTrace"/>) keeps its own collections.
     /// </summary>
+    [Description("GC.Collect every N examples in the experimental flat-buffer trace loop (0 = never; the tracer itself collects every 16).")]
     public int TraceGcEvery { get; init; } = Tracing.GradientTrace.CollectEvery;
-    /// <summary>The generation those collections collect (2 = full, as the tracer).</summary>
+    [Description("Generation of those collections (2 = full, as the tracer; 0 = youngest only).")]
     public int TraceGcGeneration { get; init; } = 2;
 
     /// <summary>The trace shapes that run: <see cref="TraceModels"/>, or the default it describes.</summary>
     public IReadOnlyList<string> TraceModelsOrDefault() =>
-        TraceModels ?? (Models is null ? ["tiny-neox", "neox-6x256"] : Models.Where(n => n.Contains("neox")).Take(2).ToList());
+        !Trace ? [] : TraceModels ?? (Models is null ? ["tiny-neox", "neox-6x256"] : Models.Where(n => n.Contains("neox")).Take(2).ToList());
+    [Description("Run the evaluation benchmark (default true).")]
     public bool Eval { get; init; } = true;
+    [Description("Run the PyTorch peer (Debian python3-torch; installed with apt-get where missing) and print FactTrace/PyTorch ratios.")]
     public bool Peer { get; init; }
+    [Description("When the peer runs: apt-get install its packages where missing (default true; false: never).")]
     public bool InstallPeer { get; init; } = true;
-    /// <summary>Time each phase of a step too (the profile that says where the time goes).</summary>
+    [Description("Also profile each step (ms per phase: forward, backward, AdamW, ...).")]
     public bool Phases { get; init; }
-    public TimeSpan PeerTimeout { get; init; } = TimeSpan.FromMinutes(20);
+    [Description("Give up on a peer run after this many minutes.")]
+    public double PeerTimeoutMinutes { get; init; } = 20;
+    [JsonIgnore] public TimeSpan PeerTimeout => TimeSpan.FromMinutes(PeerTimeoutMinutes);
+
+    public void Validate()
+    {
+        Checks.Positive("batch_size", BatchSize);
+        Checks.Positive("seq", Seq);
+        OptionException.Nested("timing", Timing.Validate);
+        Suite.CheckModels(Models);
+        Checks.Positive("trace_examples", TraceExamples);
+        if (TraceGcGeneration is < 0 or > 2) throw new OptionException("trace_gc_generation", $"must be 0, 1 or 2 (got {TraceGcGeneration})");
+        if (!(PeerTimeoutMinutes > 0)) throw new OptionException("peer_timeout_minutes", $"must be positive (got {PeerTimeoutMinutes})");
+    }
+}
+
+/// <summary>What `facttrace bench trace` measures: the suite's gradient-trace benchmark alone (no peer).</summary>
+public sealed record TraceBenchOptions
+{
+    [Description("Comma-separated shapes (suite shapes, named configs or config.json files).")]
+    public IReadOnlyList<string> Models { get; init; } = ["tiny-neox", "neox-6x256"];
+    [Description("BIO examples of the default world to trace.")]
+    public int Examples { get; init; } = 64;
+
+    public void Validate()
+    {
+        Checks.Positive("examples", Examples);
+        foreach (var n in Models) BenchModels.Resolve(n, 100);
+    }
 }
 
 /// <summary>The PyTorch peer's numbers for one benchmark.</summary>
@@ -67,12 +112,12 @@ public sealed record TraceRow(string Model, TraceBenchmark.Result Ours, PeerTrac
 }
 
 /// <summary>What `facttrace bench trace` measured.</summary>
-public sealed record TraceSuiteResult(MachineInfo Machine, IReadOnlyList<TraceRow> Traces, double Seconds)
+public sealed record TraceSuiteResult(MachineInfo Machine, IReadOnlyList<TraceRow> Traces, double Seconds) : IBenchResult
 {
     public Printout Print() => SuitePrint.Of(this);
 }
 
-public sealed record SuiteResult
+public sealed record SuiteResult : IBenchResult
 {
     public required MachineInfo Machine { get; init; }
     public required Matmul.Result MatmulFp32 { get; init; }
@@ -105,13 +150,12 @@ public static class Suite
         var known = BenchModels.Suite(100).Select(m => m.Name).ToList();
         foreach (var n in names ?? [])
             if (!known.Contains(n, StringComparer.OrdinalIgnoreCase))
-                throw IO.FactTraceException.Usage($"--models: '{n}' is not a suite shape ({string.Join(", ", known)})");
+                throw new OptionException("models", $"'{n}' is not a suite shape ({string.Join(", ", known)})");
     }
 
     public static SuiteResult Run(SuiteOptions o, Action<string> log)
     {
-        CheckModels(o.Models);
-        if (o.TraceGcGeneration is < 0 or > 2) throw IO.FactTraceException.Usage("--trace-gc-generation must be 0, 1 or 2");
+        o.Validate();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var machine = MachineInfo.Current();
         int threads = machine.TorchThreads;
@@ -145,7 +189,7 @@ public static class Suite
             }
         }
 
-        var rows = StepBenchmark.RandomRows(vocab, o.Rows, o.Seq);
+        var rows = StepBenchmark.RandomRows(vocab, o.BatchSize, o.Seq);
         var models = BenchModels.Suite(vocab).Where(m => o.Models is null || o.Models.Contains(m.Name, StringComparer.OrdinalIgnoreCase)).ToList();
         var steps = new List<StepRow>();
         void Size(BenchModel m, IReadOnlyList<StepMode> modes, IReadOnlyList<EncodedExample> data)
@@ -182,7 +226,7 @@ public static class Suite
         foreach (var m in models) Size(m, both, rows);
         if (o.PublishedVocab)
             foreach (var m in BenchModels.PublishedVocab().Where(p => o.Models is null || o.Models.Any(n => p.Name.StartsWith(n, StringComparison.OrdinalIgnoreCase))))
-                Size(m, [StepMode.Fp32], StepBenchmark.RandomRows(m.Config.VocabSize, o.Rows, o.Seq));
+                Size(m, [StepMode.Fp32], StepBenchmark.RandomRows(m.Config.VocabSize, o.BatchSize, o.Seq));
 
         var traces = Traces(world, o.TraceModelsOrDefault(), o, peer, log);
 
@@ -248,19 +292,12 @@ public static class Suite
     }
 
     /// <summary>`facttrace bench trace`: only the gradient-trace benchmark (no peer), on the default world.</summary>
-    public static TraceSuiteResult TraceOnly(SuiteOptions o, Action<string> log)
+    public static TraceSuiteResult TraceOnly(TraceBenchOptions o, Action<string> log)
     {
-        CheckTraceModels(o.TraceModelsOrDefault());
+        o.Validate();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var machine = MachineInfo.Current();
-        var traces = Traces(DefaultWorld(log), o.TraceModelsOrDefault(), o, peer: false, log);
+        var traces = Traces(DefaultWorld(log), o.Models, new SuiteOptions { TraceExamples = o.Examples }, peer: false, log);
         return new TraceSuiteResult(machine with { LoadAverageEnd = MachineInfo.LoadAverage() }, traces, clock.Elapsed.TotalSeconds);
     }
-
-    /// <summary>Usage error unless every name resolves to a shape (a suite shape, a named config or a config.json).</summary>
-    static void CheckTraceModels(IEnumerable<string> names)
-    {
-        foreach (var n in names) BenchModels.Resolve(n, 100);
-    }
-
 }

@@ -17,9 +17,10 @@ public static class Targets
         public bool Met => Seconds < LimitSeconds;
     }
 
-    public sealed record Result(IReadOnlyList<Target> Targets, string Cpu, double LoadAverageStart, double LoadAverageEnd)
+    public sealed record Result(IReadOnlyList<Target> Targets, string Cpu, double LoadAverageStart, double LoadAverageEnd) : IBenchResult
     {
         public bool AllMet => Targets.All(t => t.Met);
+        bool IBenchResult.Passed => AllMet;
 
         public Printout Print()
         {

@@ -79,8 +79,9 @@ public sealed class RecordOptions<T> where T : class
         if (f.IsList)
         {
             var a = new JsonArray();
+            var numbers = f.ValueType.GetGenericArguments()[0] == typeof(double);
             foreach (var part in (r.GetValue((Option<string>)o) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                a.Add(double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x
+                a.Add(!numbers ? JsonValue.Create(part) : double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? JsonValue.Create(x)
                     : throw new OptionException(f.Path, $"'{part}' is not a number"));
             return a;
         }
@@ -104,7 +105,7 @@ public sealed class RecordOptions<T> where T : class
         var t = f.ValueType;
         if (f.IsList || t.IsEnum || t == typeof(string))
         {
-            var shown = f.Default switch { null => "", JsonArray a => string.Join(",", a.Select(x => x?.ToJsonString())), var v => v.ToJsonString().Trim('"') };
+            var shown = f.Default switch { null => "", JsonArray a => string.Join(",", a.Select(x => x?.ToString())), var v => v.ToJsonString().Trim('"') };
             var o = new Option<string>(flag) { Description = d };
             if (shown.Length > 0) o.DefaultValueFactory = _ => shown;
             if (f.Allowed is { } allowed) o.AcceptOnlyFromAmong([.. allowed]);
@@ -121,7 +122,7 @@ public sealed class RecordOptions<T> where T : class
             (nameof(Int64), true) => new Option<long?>(flag) { Description = d, DefaultValueFactory = _ => Maybe<long>() },
             (nameof(Double), false) => new Option<double>(flag) { Description = d, DefaultValueFactory = _ => Default<double>() },
             (nameof(Double), true) => new Option<double?>(flag) { Description = d, DefaultValueFactory = _ => Maybe<double>() },
-            _ => throw new NotSupportedException($"{flag}: option records hold numbers, strings, enums, lists of numbers and records (got {t})"),
+            _ => throw new NotSupportedException($"{flag}: option records hold numbers, strings, enums, lists (of numbers, strings or enums) and records (got {t})"),
         };
     }
 }

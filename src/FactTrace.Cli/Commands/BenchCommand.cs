@@ -1,91 +1,106 @@
 using System.CommandLine;
 using FactTrace.Benchmarks;
-using FactTrace.Models;
+using FactTrace.IO;
+using Spectre.Console;
 
 namespace FactTrace.Cli.Commands;
 
-/// <summary>`facttrace bench`: speed measurements (never part of the test suite).</summary>
+/// <summary>
+/// `facttrace bench`: speed measurements (never part of the test suite). A verb's flags are the fields of its option
+/// record in FactTrace.Benchmarks (<see cref="RecordOptions{T}"/>), with --threads and --json; the benchmark validates
+/// them and decides what is printed (<see cref="Printout"/>), which this renders.
+/// </summary>
 public static class BenchCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("bench", "Benchmarks: training-step throughput, gradient trace, evaluation, memory, and a PyTorch peer.");
-        cmd.Subcommands.Add(Step());
-        cmd.Subcommands.Add(Trace());
-        cmd.Subcommands.Add(BenchSuiteCommand.Create());
-        cmd.Subcommands.Add(BenchLeakCommand.Create());
-        cmd.Subcommands.Add(BenchCalibration.Create());
-        cmd.Subcommands.Add(BenchTargetsCommand.Create());
-        return cmd;
+        var suite = Verb("suite", "Training step (fp32, bf16) for five model sizes, FLOP/s vs this machine's matmul peak, gradient trace, evaluation, " +
+            "peak RSS; --peer compares with PyTorch. Parts on by default are turned off with a value: --bf16 false, --published-vocab false, " +
+            "--trace false, --eval false.", new SuiteOptions(), o => Suite.Run(o, Log));
+        suite.Aliases.Add("all");
+        return new Command("bench", "Benchmarks: training-step throughput, gradient trace, evaluation, memory, and a PyTorch peer.")
+        {
+            Verb("step", "Tokens/s of forward, forward+backward and a full training step (the trainer's) on random tokens, in --mode fp32, bf16 " +
+                "or bf16-shadow; --checksum N hashes the weights after N steps instead.", new StepPartsOptions(), StepParts.Run),
+            Verb("trace", "The gradient-trace benchmark alone: GradientTrace.Run against a plain batch-1 forward+backward on the default world's " +
+                "BIOs (cost ratio; no peer).", new TraceBenchOptions(), o => Suite.TraceOnly(o, Log)),
+            suite,
+            Verb("leak", "RSS every --every steps over a --steps run of the default experiment (tiny-neox, mixed); drift from step 1,000 to " +
+                "the end. --eval false skips the periodic evaluations.", new LeakOptions(), o => LeakBenchmark.Run(o, s => Console.Error.WriteLine(s.Line()))),
+            Verb("calibration", "Train both strategies of a preset and print the calibration table (QA-ID, QA-OOD, BIO memorization, time).",
+                new CalibrationOptions(), o =>
+                {
+                    using var interrupt = Common.InterruptOnSignals();
+                    return Calibration.Run(o, (strategy, work) => Common.WithTrainProgress(strategy, progress => work(progress)), interrupt.Token);
+                }),
+            Verb("targets", "Time inspect of a 1B config (< 1 s), the parameter map of a 3B config (< 500 ms) and a 100,000-person world " +
+                "(< 30 s); pass/fail per target, exit code 1 when one is missed.", _ => Targets.Run(InspectJson, Log)),
+        };
     }
 
-    static Command Step()
+    /// <summary>A verb with the flags of <typeparamref name="T"/>'s fields and --threads.</summary>
+    static Command Verb<T, R>(string name, string description, T defaults, Func<T, R> run) where T : class where R : IBenchResult
     {
-        var model = new Option<string>("--model")
-        {
-            Description = "A suite shape (tiny-neox, neox-6x256, pythia-14m, pythia-70m, tiny-llama, pythia-70m@50304), a named config or config.json.",
-            DefaultValueFactory = _ => "tiny-neox",
-        };
-        var vocab = new Option<int>("--vocab") { Description = "Vocabulary of a from-scratch shape.", DefaultValueFactory = _ => 2065 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
-        var seq = new Option<int>("--seq") { Description = "Tokens per row.", DefaultValueFactory = _ => 64 };
-        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 30 };
-        var padded = new Option<bool>("--padded") { Description = "Right-pad a random part (up to a quarter) of each row." };
-        var bf16 = new Option<bool>("--bf16") { Description = "bf16 autocast with fp32 weights (as train --precision bf16)." };
-        var bf16Shadow = new Option<bool>("--bf16-shadow") { Description = "bf16 through a bf16 copy of the model (the earlier mechanism, to compare)." };
-        var phases = new Option<bool>("--phases") { Description = "Also time each phase of a step (collate, forward, backward, clip, AdamW, ...)." };
-        var checksum = new Option<int>("--checksum")
-        {
-            Description = "Only train N steps from a fixed init and print a SHA-256 of the weights (checks an optimisation keeps results bit-exact).",
-        };
-        var fullOnly = new Option<bool>("--full-only") { Description = "Time only the full step (skip forward and forward+backward alone)." };
-        var attention = new Option<string>("--attention")
-        {
-            Description = "Causal attention kernel: auto (bf16 up to 256 tokens as matrix products, else fused) or fused (always libtorch's fused kernel).",
-            DefaultValueFactory = _ => "auto",
-        };
-        attention.AcceptOnlyFromAmong("auto", "fused");
+        var options = new RecordOptions<T>(defaults);
         var threads = Common.Threads();
-        var cmd = new Command("step", "Tokens/s of forward, forward+backward and a full training step (the trainer's) on random tokens.");
-        foreach (var o in new Option[] { model, vocab, batch, seq, steps, padded, bf16, bf16Shadow, phases, checksum, fullOnly, attention, threads }) cmd.Options.Add(o);
-        cmd.SetAction(r =>
+        return Verb(name, description, r =>
         {
             Common.SetThreads(r.GetValue(threads));
-            var result = StepParts.Run(new StepPartsOptions
-            {
-                Model = r.GetValue(model)!, Vocab = r.GetValue(vocab), BatchSize = Cli.Positive(r, batch), Seq = Cli.Positive(r, seq),
-                Steps = Cli.Positive(r, steps), Padded = r.GetValue(padded), Phases = r.GetValue(phases), FullOnly = r.GetValue(fullOnly),
-                Mode = r.GetValue(bf16Shadow) ? StepMode.Bf16Shadow : r.GetValue(bf16) ? StepMode.Bf16 : StepMode.Fp32,
-                Checksum = Math.Max(0, r.GetValue(checksum)), Attention = ComputeOptions.ParseAttention(r.GetValue(attention)!),
-            });
-            BenchPrint.Print(result.Print());
-            return Cli.Ok;
-        });
-        return cmd;
+            return run(options.Bind(r));
+        }, cmd => { options.AddTo(cmd); cmd.Options.Add(threads); });
     }
 
-    static Command Trace()
+    /// <summary>Runs, renders the printout, writes the result to --json; exit code 1 when it did not pass.</summary>
+    static Command Verb<R>(string name, string description, Func<ParseResult, R> run, Action<Command>? options = null) where R : IBenchResult
     {
-        var d = new SuiteOptions();
-        var models = new Option<string>("--models")
-        {
-            Description = "Comma-separated shapes (suite shapes, named configs or config.json files).",
-            DefaultValueFactory = _ => string.Join(",", d.TraceModelsOrDefault()),
-        };
-        var examples = new Option<int>("--examples") { Description = "BIO examples of the default world to trace.", DefaultValueFactory = _ => d.TraceExamples };
         var json = new Option<string?>("--json") { Description = "Also write every number to this JSON file." };
-        var threads = Common.Threads();
-        var cmd = new Command("trace", "The gradient-trace benchmark alone: GradientTrace.Run against a plain batch-1 forward+backward on the default world's BIOs (cost ratio; no peer).");
-        foreach (var o in new Option[] { models, examples, json, threads }) cmd.Options.Add(o);
+        var cmd = new Command(name, description);
+        options?.Invoke(cmd);
+        cmd.Options.Add(json);
         cmd.SetAction(r =>
         {
-            Common.SetThreads(r.GetValue(threads));
-            var names = r.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var result = Suite.TraceOnly(d with { TraceModels = names, TraceExamples = Cli.Positive(r, examples) }, BenchPrint.Log);
-            BenchPrint.Print(result.Print());
-            if (r.GetValue(json) is { } path) IO.AtomicFile.WriteAllText(path, IO.Json.Serialize(result) + "\n");
-            return Cli.Ok;
+            var result = run(r);
+            Print(result.Print());
+            if (r.GetValue(json) is { } path)
+            {
+                AtomicFile.WriteAllText(path, Json.Serialize(result) + "\n");
+                Console.WriteLine($"wrote {path}");
+            }
+            return result.Passed ? Cli.Ok : Cli.RuntimeError;
         });
         return cmd;
+    }
+
+    /// <summary>Renders a benchmark's <see cref="Printout"/>: tables as Spectre tables, lines as they are.</summary>
+    static void Print(Printout p)
+    {
+        if (p.RedirectedWidth is { } width && Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, width);
+        foreach (var block in p.Blocks)
+        {
+            if (block is not PrintTable t)
+            {
+                Console.WriteLine(block);
+                continue;
+            }
+            var table = new Table();
+            if (t.Title is not null) table.Title = new TableTitle(Markup.Escape(t.Title));
+            table.AddColumns([.. t.Columns.Select(Markup.Escape)]);
+            foreach (var row in t.Rows) table.AddRow([.. row.Select(Markup.Escape)]);
+            AnsiConsole.Write(table);
+        }
+    }
+
+    /// <summary>Progress lines of a long benchmark, on stderr with the time of day.</summary>
+    static void Log(string line) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
+
+    /// <summary>`facttrace inspect PATH --json` as the command line runs it; its standard output.</summary>
+    static string InspectJson(string path)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var root = new RootCommand("facttrace");
+        root.Subcommands.Add(InspectCommand.Create(stdout));
+        if (Cli.Run(root, ["inspect", path, "--json"], stderr) != Cli.Ok) throw new FactTraceException($"inspect failed: {stderr.ToString().Trim()}");
+        return stdout.ToString();
     }
 }

@@ -44,7 +44,7 @@ public static class NativeAllocator
     /// Caps oneDNN's primitive cache (ONEDNN_PRIMITIVE_CACHE_CAPACITY) and ideep's (LRU_CACHE_CAPACITY) unless the user
     /// set them. Dynamic padding gives each batch its own sequence length, so every step meets matrix products of new
     /// shapes; with the default 1,024 entries the cached bf16 kernels grew RSS without bound for the length of a run
-    /// (measured, `facttrace bench leak --bf16 --threads 1`: 949 MB at step 250, 1,526 MB at step 1,750; with 16
+    /// (measured, `facttrace bench leak --precision bf16 --threads 1`: 949 MB at step 250, 1,526 MB at step 1,750; with 16
     /// entries 469 -> 502 MB at the same speed). Must run before libtorch loads: the variables are read from the
     /// process environment (which .NET's Environment.SetEnvironmentVariable does not change on Linux).
     /// </summary>

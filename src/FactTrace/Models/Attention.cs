@@ -78,7 +78,7 @@ public static class Attention
 
     /// <summary>
     /// Causal attention as matrix products: softmax(q k^T / sqrt(hd) with the future masked) v. For bf16 and short
-    /// sequences this is much faster than libtorch 2.10's fused CPU kernel (measured with `facttrace bench step --bf16`,
+    /// sequences this is much faster than libtorch 2.10's fused CPU kernel (measured with `facttrace bench step --mode bf16`,
     /// 1 thread: tiny-neox 192 -> 139 ms per step, a 6-layer d256 NeoX 674 -> 494 ms), whose bf16 path spends its
     /// time in small reduced-precision GEMM calls; the products here go to oneDNN as batched bf16 matmuls, as
     /// PyTorch's own math attention does. fp32 keeps the fused kernel (same speed there, and bit-identical results).

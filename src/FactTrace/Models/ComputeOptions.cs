@@ -3,15 +3,16 @@ using FactTrace.IO;
 namespace FactTrace.Models;
 
 /// <summary>The kernel of causal attention without a padding mask (with a mask it is always the fused kernel).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<AttentionKernel>))]
 public enum AttentionKernel
 {
     /// <summary>
     /// The default: bf16 up to <see cref="Attention.MaxMathCausalLength"/> tokens as matrix products
     /// (<see cref="Attention.CausalMath"/>, much faster there), everything else libtorch's fused kernel.
     /// </summary>
-    Auto,
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("auto")] Auto,
     /// <summary>Always libtorch's fused scaled_dot_product_attention (to measure against, or for memory).</summary>
-    Fused,
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("fused")] Fused,
 }
 
 /// <summary>

@@ -22,7 +22,7 @@ public static class TrainStep
 
     /// <summary>
     /// The step with an explicit mixed-precision mechanism: <paramref name="autocast"/> (what training uses), or a
-    /// <paramref name="shadow"/> bf16 copy of the model (the earlier mechanism, kept for `bench step --bf16-shadow`).
+    /// <paramref name="shadow"/> bf16 copy of the model (the earlier mechanism, kept for `bench step --mode bf16-shadow`).
     /// </summary>
     public static float Run(CausalLM model, Bf16Shadow? shadow, ScalarType? autocast, AdamW opt, IReadOnlyList<Parameter> parameters,
         Batch batch, double lr, double gradClip, Action<float>? checkLoss = null, Action<double>? checkNorm = null)
