@@ -32,7 +32,7 @@ public static class Calibration
 {
     public sealed record Row(string Strategy, EvalResult Result, double Seconds);
 
-    public sealed record Result(string Preset, long Seed, int Threads, string Precision, IReadOnlyList<Row> Rows) : IBenchResult
+    public sealed record CalibrationResult(string Preset, long Seed, int Threads, string Precision, IReadOnlyList<Row> Rows) : IBenchResult
     {
         public Printout Print()
         {
@@ -56,7 +56,7 @@ public static class Calibration
     /// Generates the preset's world (seed <see cref="CalibrationOptions.Seed"/>) into OUT/world, then trains
     /// two-stage and mixed into OUT/two-stage and OUT/mixed (<see cref="TrainRun"/>, as `facttrace train --force`).
     /// </summary>
-    public static Result Run(CalibrationOptions o, WithProgress? withProgress = null, CancellationToken cancel = default)
+    public static CalibrationResult Run(CalibrationOptions o, WithProgress? withProgress = null, CancellationToken cancel = default)
     {
         var p = Presets.Load(o.Preset);
         if (p.NeedsModel) throw new IO.OptionException("preset", $"{p.Name} fine-tunes a downloaded model; calibration is for the from-scratch presets");
@@ -72,6 +72,6 @@ public static class Calibration
                 TrainRun.Run(worldDir, p.Model!, Path.Combine(o.Out, name), run, resume: false, force: true, progress, cancel));
             rows.Add(new Row(name, result!, clock.Elapsed.TotalSeconds));
         }
-        return new Result(p.Name, o.Seed, TorchSharp.torch.get_num_threads(), (o.Precision ?? p.Mixed.Precision).ToString(), rows);
+        return new CalibrationResult(p.Name, o.Seed, TorchSharp.torch.get_num_threads(), (o.Precision ?? p.Mixed.Precision).ToString(), rows);
     }
 }

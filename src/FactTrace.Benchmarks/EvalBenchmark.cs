@@ -7,7 +7,7 @@ namespace FactTrace.Benchmarks;
 /// <summary>Evaluation speed: the <see cref="Evaluator"/> over a world's full evaluation set.</summary>
 public static class EvalBenchmark
 {
-    public sealed record Result
+    public sealed record EvalBenchResult
     {
         /// <summary>QA-ID + QA-OOD + BIO-extraction probes (one answer each).</summary>
         public required int Questions { get; init; }
@@ -20,7 +20,7 @@ public static class EvalBenchmark
         public required long PeakRssBytes { get; init; }
     }
 
-    public static Result Run(CausalLM model, Evaluator evaluator, EvalSet set)
+    public static EvalBenchResult Run(CausalLM model, Evaluator evaluator, EvalSet set)
     {
         Rss.ResetPeak();
         evaluator.Answer(model, set.QaId.Take(256).ToList()); // warm-up
@@ -37,7 +37,7 @@ public static class EvalBenchmark
         var bio = w.Elapsed.TotalSeconds;
         model.train();
         int questions = set.QaId.Count + set.QaOod.Count + set.Extraction.Count;
-        return new Result
+        return new EvalBenchResult
         {
             Questions = questions, QuestionsPerSecond = questions / qa, Bios = set.Bio.Count, BiosPerSecond = set.Bio.Count / bio,
             Seconds = qa + bio, PeakRssBytes = Rss.Peak, CpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds,

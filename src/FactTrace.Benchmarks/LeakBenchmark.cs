@@ -48,7 +48,7 @@ public static class LeakBenchmark
             $"step {Step}: RSS {RssBytes / 1048576.0:F1} MB, live {LiveRssBytes / 1048576.0:F1} MB, managed {ManagedBytes / 1048576.0:F1} MB, {Seconds:F0} s";
     }
 
-    public sealed record Result : IBenchResult
+    public sealed record LeakResult : IBenchResult
     {
         public required long Steps { get; init; }
         public required IReadOnlyList<Sample> Samples { get; init; }
@@ -83,7 +83,7 @@ public static class LeakBenchmark
     }
 
     /// <summary>The run; <paramref name="progress"/> gets each sample as it is taken.</summary>
-    public static Result Run(LeakOptions o, Action<Sample>? progress = null)
+    public static LeakResult Run(LeakOptions o, Action<Sample>? progress = null)
     {
         o.Validate();
         var (steps, every, precision) = (o.Steps, o.Every, o.Precision);
@@ -128,7 +128,7 @@ public static class LeakBenchmark
         var from = samples.FirstOrDefault(s => s.Step >= 1000) ?? samples.FirstOrDefault()
                    ?? throw new IO.FactTraceException($"no RSS sample in {steps} steps");
         var to = samples[^1];
-        return new Result
+        return new LeakResult
         {
             Steps = steps, Samples = samples, FromStep = from.Step, FromRssBytes = from.RssBytes, ToRssBytes = to.RssBytes,
             DriftPercent = 100.0 * (to.RssBytes - from.RssBytes) / from.RssBytes, PeakRssBytes = Rss.Peak,

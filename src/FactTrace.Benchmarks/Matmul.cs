@@ -8,11 +8,11 @@ namespace FactTrace.Benchmarks;
 public static class Matmul
 {
     /// <param name="GFlopsCpu">FLOPs per second of process CPU time (all threads): the steadier number on a shared machine.</param>
-    public sealed record Result(int N, string DType, int Threads, [property: JsonPropertyName("gflops")] double GFlops,
+    public sealed record MatmulResult(int N, string DType, int Threads, [property: JsonPropertyName("gflops")] double GFlops,
         [property: JsonPropertyName("gflops_median")] double GFlopsMedian, int Reps, [property: JsonPropertyName("gflops_cpu")] double GFlopsCpu);
 
     /// <summary>Best and median GFLOP/s over repetitions lasting at least <paramref name="minSeconds"/>.</summary>
-    public static Result Peak(int n = 2048, ScalarType dtype = ScalarType.Float32, double minSeconds = 1.5)
+    public static MatmulResult Peak(int n = 2048, ScalarType dtype = ScalarType.Float32, double minSeconds = 1.5)
     {
         using var scope = NewDisposeScope();
         using var gen = new Generator(1);
@@ -31,7 +31,7 @@ public static class Matmul
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds / times.Count;
         double flops = 2.0 * n * n * n;
         times.Sort();
-        return new Result(n, dtype == ScalarType.BFloat16 ? "bf16" : "fp32", get_num_threads(), flops / times[0] / 1e9,
+        return new MatmulResult(n, dtype == ScalarType.BFloat16 ? "bf16" : "fp32", get_num_threads(), flops / times[0] / 1e9,
             flops / times[times.Count / 2] / 1e9, times.Count, flops / cpu / 1e9);
     }
 }

@@ -108,7 +108,7 @@ public static class StepBenchmark
         Batch batch, double lr = 1e-4) =>
         TrainStep.Run(model, shadow, AutocastOf(mode), opt, parameters, batch, lr, 1.0);
 
-    public sealed record Result
+    public sealed record StepResult
     {
         public required string Name { get; init; }
         public required string Mode { get; init; }
@@ -163,7 +163,7 @@ public static class StepBenchmark
     /// Times full training steps (collate, forward, loss, backward, clip 1.0, AdamW, zero grads; GC.Collect every 16
     /// steps as the trainer does) of <paramref name="config"/> on <paramref name="rows"/>.
     /// </summary>
-    public static Result Run(string name, ModelConfig config, StepMode mode, IReadOnlyList<EncodedExample> rows, Timing timing,
+    public static StepResult Run(string name, ModelConfig config, StepMode mode, IReadOnlyList<EncodedExample> rows, Timing timing,
         double? fp32PeakGFlops = null, bool phases = false, double? fp32PeakGFlopsCpu = null)
     {
         Rss.ResetPeak();
@@ -184,7 +184,7 @@ public static class StepBenchmark
         var flops = FlopCount.TrainStep(config, rows.Count, t, rows.Sum(r => r.Length - 1));
         var mean = times.Average();
         var gflops = flops.PerStep / mean / 1e9;
-        return new Result
+        return new StepResult
         {
             Name = name, Mode = Name(mode), Params = model.ParameterCount(),
             MatmulParams = flops.MatmulParams, Rows = rows.Count, Seq = t, Steps = times.Count, StepMs = mean * 1000,

@@ -48,7 +48,7 @@ public static class StepParts
 {
     public sealed record Part(string Name, double Seconds, double CpuMs);
 
-    public sealed record Result : IBenchResult
+    public sealed record StepPartsResult : IBenchResult
     {
         public required string Model { get; init; }
         public required string Mode { get; init; }
@@ -86,7 +86,7 @@ public static class StepParts
         }
     }
 
-    public static Result Run(StepPartsOptions o)
+    public static StepPartsResult Run(StepPartsOptions o)
     {
         o.Validate();
         var spec = BenchModels.Resolve(o.Model, o.Vocab);
@@ -98,7 +98,7 @@ public static class StepParts
             .Select(e => o.Padded && rng.NextInt(t / 4) is var cut and > 0 ? e with { Ids = e.Ids[..^cut], Labels = e.Labels[..^cut] } : e)
             .ToList();
         if (o.Checksum > 0)
-            return new Result
+            return new StepPartsResult
             {
                 Model = spec.Name, Mode = StepBenchmark.Name(mode), Rows = b, Seq = t, Threads = get_num_threads(),
                 Checksum = Checksum(config, mode, new ComputeOptions { Attention = o.Attention }, rows, o.Checksum),
@@ -128,7 +128,7 @@ public static class StepParts
         Time("full step (collate, clip, AdamW)", () => { using var batchNow = Batch.Collate(rows, 0); StepBenchmark.Step(m, mode, shadow, opt, parameters, batchNow); });
         autocast.Dispose();
         var flops = FlopCount.TrainStep(config, b, rows.Max(x => x.Length), rows.Sum(x => x.Length - 1));
-        return new Result
+        return new StepPartsResult
         {
             Model = spec.Name, Mode = StepBenchmark.Name(mode), Params = m.ParameterCount(), MatmulParams = flops.MatmulParams,
             Rows = b, Seq = t, Tokens = bt.Tokens, Threads = get_num_threads(), Parts = parts,

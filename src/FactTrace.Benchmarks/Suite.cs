@@ -96,7 +96,7 @@ public sealed record PeerStep(double TokensPerSecond, double StepMs, double Step
 
 public sealed record PeerTrace(double FwdBwdMs, double TraceMs, double ExamplesPerSecond, double CostRatio, double CostRatioCpu, double ExamplesPerCpuSecond);
 
-public sealed record StepRow(string Model, string Description, StepBenchmark.Result Ours, PeerStep? Peer)
+public sealed record StepRow(string Model, string Description, StepBenchmark.StepResult Ours, PeerStep? Peer)
 {
     /// <summary>FactTrace tokens/s over the peer's, same model and mode (target: at least 1.0).</summary>
     public double? Ratio => Peer is { TokensPerSecond: > 0 } p ? Ours.TokensPerSecond / p.TokensPerSecond : null;
@@ -104,7 +104,7 @@ public sealed record StepRow(string Model, string Description, StepBenchmark.Res
     public double? RatioCpu => Peer is { TokensPerCpuSecond: > 0 } p ? Ours.TokensPerCpuSecond / p.TokensPerCpuSecond : null;
 }
 
-public sealed record TraceRow(string Model, TraceBenchmark.Result Ours, PeerTrace? Peer)
+public sealed record TraceRow(string Model, TraceBenchmark.TraceBenchResult Ours, PeerTrace? Peer)
 {
     /// <summary>FactTrace examples/s over the peer's.</summary>
     public double? Ratio => Peer is { ExamplesPerSecond: > 0 } p ? Ours.ExamplesPerSecond / p.ExamplesPerSecond : null;
@@ -120,8 +120,8 @@ public sealed record TraceSuiteResult(MachineInfo Machine, IReadOnlyList<TraceRo
 public sealed record SuiteResult : IBenchResult
 {
     public required MachineInfo Machine { get; init; }
-    public required Matmul.Result MatmulFp32 { get; init; }
-    public Matmul.Result? MatmulBf16 { get; init; }
+    public required Matmul.MatmulResult MatmulFp32 { get; init; }
+    public Matmul.MatmulResult? MatmulBf16 { get; init; }
     [JsonPropertyName("peer_matmul_fp32_gflops")] public double? PeerMatmulFp32GFlops { get; init; }
     [JsonPropertyName("peer_matmul_bf16_gflops")] public double? PeerMatmulBf16GFlops { get; init; }
     [JsonPropertyName("peer_matmul_fp32_gflops_cpu")] public double? PeerMatmulFp32GFlopsCpu { get; init; }
@@ -132,7 +132,7 @@ public sealed record SuiteResult : IBenchResult
     public required string FlopFormula { get; init; }
     public required IReadOnlyList<StepRow> Steps { get; init; }
     public required IReadOnlyList<TraceRow> Traces { get; init; }
-    public EvalBenchmark.Result? Eval { get; init; }
+    public EvalBenchmark.EvalBenchResult? Eval { get; init; }
     public required double Seconds { get; init; }
 
     public Printout Print() => SuitePrint.Of(this);
@@ -230,7 +230,7 @@ public static class Suite
 
         var traces = Traces(world, o.TraceModelsOrDefault(), o, peer, log);
 
-        EvalBenchmark.Result? eval = null;
+        EvalBenchmark.EvalBenchResult? eval = null;
         if (o.Eval)
         {
             log("eval: tiny-neox on the default world's full evaluation set");
@@ -271,7 +271,7 @@ public static class Suite
         {
             var m = BenchModels.Resolve(name, tok.VocabSize);
             log($"trace: {m.Name}, {examples.Count} examples (GradientTrace.Run)");
-            TraceBenchmark.Result ours;
+            TraceBenchmark.TraceBenchResult ours;
             using (var model = ModelFactory.Create(m.Config, 0))
                 ours = TraceBenchmark.Run(m.Name, model, examples, gcEvery: o.TraceGcEvery, gcGeneration: o.TraceGcGeneration, padId: tok.PadId);
             PeerTrace? pt = null;

@@ -17,7 +17,7 @@ public static class Targets
         public bool Met => Seconds < LimitSeconds;
     }
 
-    public sealed record Result(IReadOnlyList<Target> Targets, string Cpu, double LoadAverageStart, double LoadAverageEnd) : IBenchResult
+    public sealed record TargetsResult(IReadOnlyList<Target> Targets, string Cpu, double LoadAverageStart, double LoadAverageEnd) : IBenchResult
     {
         public bool AllMet => Targets.All(t => t.Met);
         bool IBenchResult.Passed => AllMet;
@@ -38,7 +38,7 @@ public static class Targets
     /// Runs every target. <paramref name="inspectJson"/> runs `facttrace inspect PATH --json` and returns its output
     /// (the command lives in the CLI, above this library); without it that target is left out.
     /// </summary>
-    public static Result Run(Func<string, string>? inspectJson = null, Action<string>? log = null)
+    public static TargetsResult Run(Func<string, string>? inspectJson = null, Action<string>? log = null)
     {
         var load = MachineInfo.LoadAverage();
         var targets = new List<Target>();
@@ -51,7 +51,7 @@ public static class Targets
         targets.Add(ParameterMapOf3B());
         log?.Invoke("world: 100,000 people");
         targets.Add(World100k());
-        return new Result(targets, MachineInfo.Current().Cpu, load, MachineInfo.LoadAverage());
+        return new TargetsResult(targets, MachineInfo.Current().Cpu, load, MachineInfo.LoadAverage());
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ namespace FactTrace.Benchmarks;
 /// </summary>
 public static class TraceBenchmark
 {
-    public sealed record Result
+    public sealed record TraceBenchResult
     {
         public required string Name { get; init; }
         public required int Examples { get; init; }
@@ -96,7 +96,7 @@ public static class TraceBenchmark
     /// mode, which compute the same here (the models have no dropout). <paramref name="gcEvery"/> and
     /// <paramref name="gcGeneration"/> set the flat-buffer loop's collections; the tracer keeps its own.
     /// </summary>
-    public static Result Run(string name, CausalLM model, IReadOnlyList<EncodedExample> examples, int rounds = 3,
+    public static TraceBenchResult Run(string name, CausalLM model, IReadOnlyList<EncodedExample> examples, int rounds = 3,
         int gcEvery = GradientTrace.CollectEvery, int gcGeneration = 2, int padId = 0)
     {
         Rss.ResetPeak();
@@ -131,7 +131,7 @@ public static class TraceBenchmark
         }
         double p = Timing.Median(plain), t = Timing.Median(traced);
         int n = examples.Count;
-        return new Result
+        return new TraceBenchResult
         {
             Name = name, Examples = n, MeanTokens = examples.Average(e => e.Length), FwdBwdMs = p / n * 1000,
             TraceMs = t / n * 1000, ExamplesPerSecond = n / t, CostRatio = t / p, PeakRssBytes = Rss.Peak,

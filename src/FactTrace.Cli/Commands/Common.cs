@@ -36,32 +36,7 @@ public static class Common
         public T Work<T>(string title, Func<IProgress<WorkProgress>?, T> work) => WithProgress(title, p => work(p));
     }
 
-    /// <summary>A token cancelled by Ctrl-C (SIGINT) or SIGTERM, which then no longer kill the process at once.</summary>
-    public sealed class Interrupt : IDisposable
-    {
-        readonly CancellationTokenSource cts = new();
-        readonly List<System.Runtime.InteropServices.PosixSignalRegistration> registrations = new();
-
-        public Interrupt()
-        {
-            foreach (var signal in new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM })
-                registrations.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(signal, ctx =>
-                {
-                    ctx.Cancel = true;
-                    cts.Cancel();
-                }));
-        }
-
-        public CancellationToken Token => cts.Token;
-
-        public void Dispose()
-        {
-            foreach (var r in registrations) r.Dispose();
-            cts.Dispose();
-        }
-    }
-
-    public static Interrupt InterruptOnSignals() => new();
+    public static IO.Interrupt InterruptOnSignals() => new();
 
     /// <summary>
     /// True while several stages run side by side (reproduce --jobs): progress is printed as lines, since one live

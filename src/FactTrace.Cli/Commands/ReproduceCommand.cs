@@ -38,7 +38,7 @@ public static class ReproduceCommand
             var j = r.GetValue(jobs) ?? Math.Min(2, t);
             if (j <= 0) throw new IO.OptionException("jobs", $"must be positive (got {j})");
             Common.SetThreads(Math.Max(1, t / j));
-            using var interrupt = new Common.Interrupt();
+            using var interrupt = Common.InterruptOnSignals();
             Common.LinesOnly = j > 1;
             var request = new StudyRequest
             {

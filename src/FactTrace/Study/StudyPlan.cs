@@ -160,53 +160,35 @@ public static class StudyPlan
                 });
             }
 
-            foreach (var strategy in Strategies)
+            // The analyses of each trained model, in plan order: both traces, then both ablations, then both grafts.
+            void Analysis(string kind, string file, object options, bool readsTrace, Action<StageContext, string, string, IProgress<WorkProgress>?> run)
             {
-                var model = Path.Combine(runDir, p + strategy, "final");
-                var traceName = $"{p}trace/{strategy}";
-                var options = preset.Trace with { Probe = preset.Trace.Probe with { Seed = seed } };
-                stages.Add(new Stage
+                foreach (var strategy in Strategies)
                 {
-                    Name = traceName,
-                    Inputs = [world, p + strategy],
-                    Options = options,
-                    Run = c => Work(r, traceName, progress =>
-                        TraceRun.Run(new TraceRequest(c.Of(world), model, c.Dir, options) { Force = true }, progress)),
-                    Check = d => JsonComplete(d, TraceFiles.Report),
-                });
+                    var model = Path.Combine(runDir, p + strategy, "final");
+                    var trace = $"{p}trace/{strategy}";
+                    var name = $"{p}{kind}/{strategy}";
+                    stages.Add(new Stage
+                    {
+                        Name = name,
+                        Inputs = readsTrace ? [world, init, p + strategy, trace] : [world, p + strategy],
+                        Options = options,
+                        Run = c => Work(r, name, progress => { run(c, model, Path.Combine(runDir, trace), progress); return 0; }),
+                        Check = d => JsonComplete(d, file),
+                    });
+                }
             }
-            foreach (var strategy in Strategies)
-            {
-                var model = Path.Combine(runDir, p + strategy, "final");
-                var traceDir = Path.Combine(runDir, $"{p}trace/{strategy}");
-                var name = $"{p}ablate/{strategy}";
-                var options = preset.Ablate with { Seed = seed };
-                stages.Add(new Stage
-                {
-                    Name = name,
-                    Inputs = [world, init, p + strategy, $"{p}trace/{strategy}"],
-                    Options = options,
-                    Run = c => Work(r, name, progress => AblationRun.Run(new AblationRequest(c.Of(world), model, traceDir, options)
-                        { Reference = StartingPoint(r, runDir, p), Out = c.Dir, Force = true }, progress)),
-                    Check = d => JsonComplete(d, AblationRun.ReportFile),
-                });
-            }
-            foreach (var strategy in Strategies)
-            {
-                var model = Path.Combine(runDir, p + strategy, "final");
-                var traceDir = Path.Combine(runDir, $"{p}trace/{strategy}");
-                var name = $"{p}graft/{strategy}";
-                var options = preset.Graft with { Seed = seed };
-                stages.Add(new Stage
-                {
-                    Name = name,
-                    Inputs = [world, init, p + strategy, $"{p}trace/{strategy}"],
-                    Options = options,
-                    Run = c => Work(r, name, progress => GraftRun.Run(new GraftRequest(c.Of(world), model, c.Dir, options)
-                        { Reference = StartingPoint(r, runDir, p), Shared = traceDir, Force = true }, progress)),
-                    Check = d => JsonComplete(d, GraftRun.ReportFile),
-                });
-            }
+            var traceOptions = preset.Trace with { Probe = preset.Trace.Probe with { Seed = seed } };
+            Analysis("trace", TraceFiles.Report, traceOptions, false, (c, model, _, progress) =>
+                TraceRun.Run(new TraceRequest(c.Of(world), model, c.Dir, traceOptions) { Force = true }, progress));
+            var ablate = preset.Ablate with { Seed = seed };
+            Analysis("ablate", AblationRun.ReportFile, ablate, true, (c, model, trace, progress) =>
+                AblationRun.Run(new AblationRequest(c.Of(world), model, trace, ablate)
+                    { Reference = StartingPoint(r, runDir, p), Out = c.Dir, Force = true }, progress));
+            var graft = preset.Graft with { Seed = seed };
+            Analysis("graft", GraftRun.ReportFile, graft, true, (c, model, trace, progress) =>
+                GraftRun.Run(new GraftRequest(c.Of(world), model, c.Dir, graft)
+                    { Reference = StartingPoint(r, runDir, p), Shared = trace, Force = true }, progress));
         }
 
         if (report is null) return stages;

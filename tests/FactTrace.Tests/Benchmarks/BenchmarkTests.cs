@@ -131,22 +131,22 @@ public class BenchmarkTests
             Cpu = "cpu", CpuFeatures = "avx2", Cores = 2, TorchThreads = 2, LibTorch = "libtorch", TorchSharp = "0.107.0", DotNet = ".NET",
             Os = "linux", LoadAverageStart = 0.5, LoadAverageEnd = 1.0,
         };
-        StepBenchmark.Result Step(string mode, double tps) => new()
+        StepBenchmark.StepResult Step(string mode, double tps) => new()
         {
             Name = "tiny-neox", Mode = mode, Params = 1000, MatmulParams = 900, Rows = 32, Seq = 64, Steps = 5, StepMs = 10, StepMsMedian = 10,
             TokensPerSecond = tps, TokensPerCpuSecond = tps, FlopsPerStep = 1e9, GFlops = 100, PeakRssBytes = 1 << 20,
         };
         var peer = new PeerStep(1000, 10, 10, 5, 1 << 20, 10, 1000);
-        var trace = new TraceBenchmark.Result
+        var trace = new TraceBenchmark.TraceBenchResult
         {
             Name = "tiny-neox", Examples = 8, MeanTokens = 40, FwdBwdMs = 8, TraceMs = 9, ExamplesPerSecond = 111, CostRatio = 1.1, PeakRssBytes = 1 << 20,
         };
         var suite = new SuiteResult
         {
-            Machine = machine, MatmulFp32 = new Matmul.Result(2048, "fp32", 2, 190, 185, 10, 95), WorldVocab = 2065, FlopFormula = Suite.FlopFormula,
+            Machine = machine, MatmulFp32 = new Matmul.MatmulResult(2048, "fp32", 2, 190, 185, 10, 95), WorldVocab = 2065, FlopFormula = Suite.FlopFormula,
             Steps = [new StepRow("tiny-neox", "", Step("fp32", 1400), peer), new StepRow("tiny-neox", "", Step("bf16", 2500), peer)],
             Traces = [new TraceRow("tiny-neox", trace, new PeerTrace(8, 8.5, 117, 1.06, 1.06, 117))],
-            Eval = new EvalBenchmark.Result { Questions = 10, QuestionsPerSecond = 5, Bios = 4, BiosPerSecond = 2, Seconds = 4, PeakRssBytes = 1 << 20 },
+            Eval = new EvalBenchmark.EvalBenchResult { Questions = 10, QuestionsPerSecond = 5, Bios = 4, BiosPerSecond = 2, Seconds = 4, PeakRssBytes = 1 << 20 },
             Seconds = 60,
         };
         var tables = suite.Print().Blocks.OfType<PrintTable>().ToList();
@@ -161,7 +161,7 @@ public class BenchmarkTests
     [Fact]
     public void TargetsPrintPassAndFail()
     {
-        var r = new Targets.Result([new("fast", "x", 0.2, 0.5, ""), new("slow", "y", 2, 1, "")], "cpu", 0.1, 0.2);
+        var r = new Targets.TargetsResult([new("fast", "x", 0.2, 0.5, ""), new("slow", "y", 2, 1, "")], "cpu", 0.1, 0.2);
         Assert.False(r.AllMet);
         var t = Assert.IsType<PrintTable>(r.Print().Blocks[0]);
         Assert.Equal(["pass", "FAIL"], t.Rows.Select(row => row[4]));
