@@ -41,7 +41,7 @@ internal sealed class Checkpoints(CausalLM model, TrainOptions options, Trainer.
         if (s.FormatVersion > TrainerState.CurrentFormat)
             throw new FactTraceException($"trainer state '{file}': format_version {s.FormatVersion} is newer than this program ({TrainerState.CurrentFormat})");
         if (s.RunFingerprint != fingerprint)
-            throw FactTraceException.Usage($"trainer state '{file}' belongs to a different run configuration (options, model or data changed); start a new --out folder or use --force");
+            throw new OptionException("resume", $"trainer state '{file}' belongs to a different run configuration (options, model or data changed); start a new `out` folder or use `force`");
         return s;
     }
 

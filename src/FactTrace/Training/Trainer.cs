@@ -62,7 +62,7 @@ public sealed class Trainer
         {
             // A resume before the first checkpoint starts over; without --resume an existing run is never touched.
             if (!resume && (File.Exists(MetricsPath) || Directory.Exists(StateDir)))
-                throw FactTraceException.Usage($"'{outDir}' already holds a training run (use --resume to continue it, or --force to start over)");
+                throw new OptionException("out", $"'{outDir}' already holds a training run (use `resume` to continue it, or `force` to start over)");
             state = new TrainerState { RunFingerprint = fingerprint };
             AtomicFile.WriteAllText(MetricsPath, "");
         }
