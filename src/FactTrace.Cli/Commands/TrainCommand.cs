@@ -33,6 +33,7 @@ public static class TrainCommand
         cmd.SetAction(r =>
         {
             var o = options.Bind(r);
+            o.Validate(); // before the progress display starts
             options.WarnIgnored(r, o.IgnoredFields(), $"with --strategy {o.Strategy.Name()}");
             var traced = trace.Given(r).Contains("score") ? trace.Bind(r) : null;
             if (traced is null) trace.WarnIgnored(r, ["granularity", "every"], "without --trace-score");
