@@ -2,12 +2,25 @@ using System.Globalization;
 
 namespace FactTrace.Reporting;
 
-public enum Verdict { Held, NotHeld, NotMeasured }
+/// <summary>NotTestable: one seed (or one measured seed) cannot tell an effect from seed noise.</summary>
+public enum Verdict { Held, NotHeld, NotMeasured, NotTestable }
 
-/// <summary>One row of the headline table.</summary>
-public sealed record ClaimResult(string Id, string Claim, string Criterion, string TwoStage, string Mixed, Verdict Verdict, string? Note = null)
+/// <summary>
+/// One row of the headline table. <see cref="Verdict"/> is the claim's verdict: the criterion on the means over seeds
+/// (<see cref="OnMeans"/>) and, where per-seed effects are given, the seeds' evidence (<see cref="Seeds"/>).
+/// </summary>
+public sealed record ClaimResult(string Id, string Claim, string Criterion, string TwoStage, string Mixed, Verdict Verdict, string? Note = null,
+    Verdict? OnMeans = null, SeedEvidence? Seeds = null)
 {
-    public static string Text(Verdict v) => v switch { Verdict.Held => "held", Verdict.NotHeld => "not held", _ => "not measured" };
+    public static string Text(Verdict v) => v switch
+    {
+        Verdict.Held => "held", Verdict.NotHeld => "not held", Verdict.NotTestable => "1 seed: not testable", _ => "not measured",
+    };
+
+    /// <summary>What the seeds say ("3 of 3 seeds agree", "1 seed", ...), or "" when no per-seed effects were given.</summary>
+    public string SeedsText => Seeds is not { } e ? "" : e.Seeds <= 1
+        ? $"{e.Seeds} seed{(e.Seeds == 1 ? $"; criterion {(OnMeans == Verdict.Held ? "met" : "not met")} in it" : "s")}"
+        : e.Text;
 }
 
 /// <summary>Ablation numbers of one model: QA-OOD with nothing reset, with S reset, and with random sets reset.</summary>
@@ -31,6 +44,12 @@ public sealed record ClaimInputs
     public Stat? GiniNeuronsMixed { get; init; }
     public AblationSummary? AblationTwoStage { get; init; }
     public AblationSummary? AblationMixed { get; init; }
+    /// <summary>
+    /// Per claim id (ood, size, centralization, ablation), one effect per seed: positive when that seed meets the
+    /// claim's criterion, by how much (see <see cref="Claims"/> for each); null for a seed where it is not measured or
+    /// degenerate. Without an entry a claim is judged on the means alone.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<double?>> SeedEffects { get; init; } = new Dictionary<string, IReadOnlyList<double?>>();
 }
 
 /// <summary>
@@ -51,7 +70,23 @@ public static class Claims
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     static string Pts(double x) => (100 * x).ToString("F1", Inv);
 
-    public static IReadOnlyList<ClaimResult> Evaluate(ClaimInputs x)
+    /// <summary>The per-seed effect of claim 1: how far a seed's QA-OOD pair clears both thresholds (min of the two margins).</summary>
+    public static double OodEffect(double twoStage, double mixed) => Math.Min(mixed - twoStage - OodGap, mixed - OodRatio * twoStage) + Eps;
+
+    /// <summary>The per-seed effect of claim 4: mixed's drop from S minus the random drop, minus the required margin.</summary>
+    public static double AblationEffect(double none, double shared, double random, double randomSd) =>
+        (none - shared) - (none - random) - Math.Max(AblationMargin, 2 * randomSd) + Eps;
+
+    /// <summary>The claims with their verdicts: the criteria on the means, then the seeds' evidence (<see cref="SeedVerdict"/>).</summary>
+    public static IReadOnlyList<ClaimResult> Evaluate(ClaimInputs x) => OnMeans(x).Select(r =>
+    {
+        if (r.Verdict == Verdict.NotMeasured || !x.SeedEffects.TryGetValue(r.Id, out var effects)) return r with { OnMeans = r.Verdict };
+        var e = SeedVerdict.Judge(effects);
+        var verdict = e.Seeds <= 1 ? Verdict.NotTestable : r.Verdict == Verdict.Held && e.Verdict == Verdict.Held ? Verdict.Held : Verdict.NotHeld;
+        return r with { Verdict = verdict, OnMeans = r.Verdict, Seeds = e };
+    }).ToList();
+
+    static IReadOnlyList<ClaimResult> OnMeans(ClaimInputs x)
     {
         var rho = (100 * x.HeadlineRho).ToString("0.###", Inv) + "%";
         var rows = new List<ClaimResult>();

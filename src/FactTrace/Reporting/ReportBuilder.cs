@@ -92,8 +92,7 @@ public static class ReportBuilder
     {
         var rho = c.HeadlineRho;
         Stat? Shared(string s) => c.Over(s, r => TraceSections.Nearest(r.Trace, rho)?.Shared);
-        Stat? Gini(string s, bool heads) => c.Over(s, r =>
-            TraceSections.Nearest(r.Trace, rho)?.Centralization is { } cz ? (heads ? cz.Heads : cz.Neurons).Gini : null);
+        Stat? Gini(string s, bool heads) => c.Over(s, r => GiniOf(r, rho, heads));
         AblationSummary? Abl(string s)
         {
             var none = InterventionSections.QaOod(c, s, "none");
@@ -120,16 +119,58 @@ public static class ReportBuilder
             GiniHeadsTwoStage = Gini("two-stage", true), GiniHeadsMixed = Gini("mixed", true),
             GiniNeuronsTwoStage = Gini("two-stage", false), GiniNeuronsMixed = Gini("mixed", false),
             AblationTwoStage = Abl("two-stage"), AblationMixed = Abl("mixed"),
+            SeedEffects = SeedEffects(c, rho),
+        };
+    }
+
+    /// <summary>
+    /// A Gini coefficient of S at <paramref name="rho"/> over heads or neurons, or null where it is degenerate: fewer
+    /// than 2 heads hold any of S, or no MLP parameter is in S (then "over neurons" measures nothing and reads 1.000).
+    /// </summary>
+    static double? GiniOf(StrategyRun r, double rho, bool heads)
+    {
+        if (TraceSections.Nearest(r.Trace, rho) is not { } p) return null;
+        var nonzero = heads ? p.ByHead.Count(h => h.Shared > 0)
+            : p.ByLayerComponent.Where(x => x.Component is "mlp_in" or "mlp_out").Sum(x => x.Shared) > 0 ? 2 : 0;
+        return nonzero < 2 ? null : (heads ? p.Centralization.Heads : p.Centralization.Neurons).Gini;
+    }
+
+    /// <summary>Each claim's effect in each seed (see <see cref="ClaimInputs.SeedEffects"/>).</summary>
+    static Dictionary<string, IReadOnlyList<double?>> SeedEffects(ReportContext c, double rho)
+    {
+        var seeds = c.Data.Seeds.Select(s => (Two: s.Strategies["two-stage"], Mixed: s.Strategies["mixed"])).ToList();
+        double? Ood((StrategyRun Two, StrategyRun Mixed) s) =>
+            s.Two.Eval is { } t && s.Mixed.Eval is { } m ? Claims.OodEffect(t.QaOod, m.QaOod) : null;
+        double? Size((StrategyRun Two, StrategyRun Mixed) s) =>
+            TraceSections.Nearest(s.Two.Trace, rho) is { } t && TraceSections.Nearest(s.Mixed.Trace, rho) is { } m ? m.Shared - t.Shared : null;
+        double? Central((StrategyRun Two, StrategyRun Mixed) s)
+        {
+            var d = new[] { true, false }.Select(h => GiniOf(s.Mixed, rho, h) - GiniOf(s.Two, rho, h)).Where(x => x is not null).ToList();
+            return d.Count == 0 ? null : d.Min();
+        }
+        double? Ablation((StrategyRun Two, StrategyRun Mixed) s)
+        {
+            if (s.Mixed.Ablation?.Conditions is not { } cs) return null;
+            var none = cs.FirstOrDefault(x => x.Name == "none");
+            var shared = cs.FirstOrDefault(x => x.Name == "shared");
+            var random = cs.FirstOrDefault(x => x.Name == "random");
+            return none is null || shared is null || random is null ? null
+                : Claims.AblationEffect(none.QaOod, shared.QaOod, random.QaOod, random.QaOodSd ?? 0);
+        }
+        return new()
+        {
+            ["ood"] = [.. seeds.Select(Ood)], ["size"] = [.. seeds.Select(Size)],
+            ["centralization"] = [.. seeds.Select(Central)], ["ablation"] = [.. seeds.Select(Ablation)],
         };
     }
 
     static List<Block> Headline(IReadOnlyList<ClaimResult> claims)
     {
-        var rows = claims.Select(r => (IReadOnlyList<string>)[r.Claim, r.Criterion, r.TwoStage, r.Mixed, ClaimResult.Text(r.Verdict)]).ToList();
+        var rows = claims.Select(r => (IReadOnlyList<string>)[r.Claim, r.Criterion, r.TwoStage, r.Mixed, r.SeedsText, ClaimResult.Text(r.Verdict)]).ToList();
         var blocks = new List<Block>
         {
             new Paragraph("The paper's claims, the criterion each is judged by (fixed in the code, not tuned to the result), our numbers and the verdict, computed from the run's files."),
-            new TableBlock("headline", ["Claim (paper)", "Criterion", "Two-stage", "Mixed", "Result"], rows, VerdictColumn: 4),
+            new TableBlock("headline", ["Claim (paper)", "Criterion", "Two-stage", "Mixed", "Seeds", "Result"], rows, VerdictColumn: 5),
         };
         foreach (var r in claims.Where(r => r.Note is not null)) blocks.Add(new Paragraph($"{r.Claim}: {r.Note}."));
         var missing = claims.Where(r => r.Verdict == Verdict.NotMeasured).ToList();
@@ -162,7 +203,12 @@ public static class ReportBuilder
         new Paragraph($"Verdicts: claim 1 holds when mixed QA-OOD exceeds two-stage by at least {100 * Claims.OodGap:0} points and by a factor " +
                       $"{Claims.OodRatio:0.#}; claim 2 when mixed's |S| is larger at the headline rho; claim 3 when mixed's Gini coefficient " +
                       "is higher over heads and over neurons (each one measured); claim 4 when resetting S lowers mixed QA-OOD more than random " +
-                      $"sets do by at least max({100 * Claims.AblationMargin:0} points, 2 sd of the random drops). 'not measured' = inputs missing."),
+                      $"sets do by at least max({100 * Claims.AblationMargin:0} points, 2 sd of the random drops). 'not measured' = inputs missing. " +
+                      "A Gini over heads is n/a when fewer than 2 heads hold any of S, over neurons when S holds no MLP parameter (it would read 1.000)."),
+        new Paragraph($"Noise: a claim is held only if its criterion holds on the means and in the seeds: in every seed (below " +
+                      $"{SeedVerdict.SignTestSeeds} seeds) or by a one-sided sign test at the {100 * SeedVerdict.Alpha:0}% level (from " +
+                      $"{SeedVerdict.SignTestSeeds} on), with a mean effect larger than its spread over seeds. A one-seed run reads '1 seed: not " +
+                      "testable' beside its numbers: at this scale single-seed parameter-level results flip with rounding (run with --seeds N)."),
         new Paragraph("Several seeds: each number is the mean over seeds ± the sample standard deviation; random ablation controls pool the " +
                       "spread over draws and seeds (square root of the mean within-seed variance plus the variance of the seed means)."),
     ];

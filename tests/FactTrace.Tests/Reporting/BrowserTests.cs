@@ -49,7 +49,8 @@ public class BrowserTests
     {
         using var tmp = new TempDir();
         var (two, mixed) = SyntheticRun.PaperLike();
-        SyntheticRun.Write(tmp.Sub("run"), two, mixed);
+        // Two seeds, so that the headline has verdicts (one seed reads "not testable").
+        foreach (var k in new[] { 0, 1 }) SyntheticRun.Write(Path.Combine(tmp.Sub("run"), $"seed-{k}"), two, mixed);
         var report = ReportBuilder.Build(tmp.Sub("run"));
         // Opened from a folder of its own: the page may not lean on figures/ beside it.
         var alone = tmp.Sub("alone.html");

@@ -42,12 +42,32 @@ public class ReportTests
         Assert.DoesNotMatch("(src|href)=\"(https?:|//|figures/)", html);
         Assert.DoesNotContain("<link", html);
 
-        // The verdicts follow from the numbers.
-        Assert.All(r.Claims, c => Assert.Equal(FactTrace.Reporting.Verdict.Held, c.Verdict));
+        // The criteria hold on the numbers, but one seed cannot tell an effect from seed noise.
+        Assert.All(r.Claims, c => Assert.Equal(FactTrace.Reporting.Verdict.Held, c.OnMeans));
+        Assert.All(r.Claims, c => Assert.Equal(FactTrace.Reporting.Verdict.NotTestable, c.Verdict));
+        Assert.All(r.Claims, c => Assert.Equal("1 seed; criterion met in it", c.SeedsText));
         Assert.Contains("85.0%", r.Claims.Single(c => c.Id == "ood").Mixed);
         Assert.Contains("8.0%", r.Claims.Single(c => c.Id == "ood").TwoStage);
         Assert.Equal("600", r.Claims.Single(c => c.Id == "size").Mixed);
-        Assert.Equal(4, Regex.Matches(html, "<td class=\"held\">held</td>").Count);
+        Assert.Equal(4, Regex.Matches(html, "<td class=\"not-measured\">1 seed: not testable</td>").Count);
+    }
+
+    [Fact]
+    public void WithSeveralSeedsTheVerdictsFollowTheNumbersInEverySeed()
+    {
+        using var tmp = new TempDir();
+        var (two, mixed) = SyntheticRun.PaperLike();
+        foreach (var k in new[] { 0, 1, 2 }) SyntheticRun.Write(Path.Combine(tmp.Path, $"seed-{k}"), two, mixed);
+        var r = ReportBuilder.Build(tmp.Path);
+        Assert.All(r.Claims, c => Assert.Equal(FactTrace.Reporting.Verdict.Held, c.Verdict));
+        Assert.All(r.Claims, c => Assert.Equal("3 of 3 seeds agree", c.SeedsText));
+        Assert.Equal(4, Regex.Matches(File.ReadAllText(r.HtmlPath), "<td class=\"held\">held</td>").Count);
+
+        // One seed where two-stage generalizes as well: the OOD claim no longer holds in every seed.
+        SyntheticRun.Write(Path.Combine(tmp.Path, "seed-2"), two with { QaOod = mixed.QaOod }, mixed);
+        var turned = ReportBuilder.Build(tmp.Path).Claims.Single(c => c.Id == "ood");
+        Assert.Equal(FactTrace.Reporting.Verdict.NotHeld, turned.Verdict);
+        Assert.Equal("2 of 3 seeds agree", turned.SeedsText);
     }
 
     [Fact]
@@ -58,7 +78,7 @@ public class ReportTests
         var two = new FakeStrategy { QaOod = 0.7, SharedPerRho = [30, 900, 9000], GiniHeads = 0.6, GiniNeurons = 0.7 };
         var mixed = new FakeStrategy { QaOod = 0.75, SharedPerRho = [20, 600, 8000], GiniHeads = 0.5, GiniNeurons = 0.6,
             AblateNone = 0.75, AblateShared = 0.70, AblateRandom = 0.72, AblateRandomSd = 0.01 };
-        SyntheticRun.Write(tmp.Path, two, mixed);
+        foreach (var k in new[] { 0, 1 }) SyntheticRun.Write(Path.Combine(tmp.Path, $"seed-{k}"), two, mixed);
         var r = ReportBuilder.Build(tmp.Path);
         Assert.All(r.Claims, c => Assert.Equal(FactTrace.Reporting.Verdict.NotHeld, c.Verdict));
         Assert.Equal(4, Regex.Matches(File.ReadAllText(r.HtmlPath), "<td class=\"not-held\">not held</td>").Count);
@@ -91,7 +111,7 @@ public class ReportTests
         Assert.Contains("stage ablate/mixed is not available (not available in this build)", md);
         Assert.Contains("stage graft/two-stage is not available", md);
         var verdicts = r.Claims.ToDictionary(c => c.Id, c => c.Verdict);
-        Assert.Equal(FactTrace.Reporting.Verdict.Held, verdicts["ood"]);
+        Assert.Equal(FactTrace.Reporting.Verdict.NotTestable, verdicts["ood"]); // one seed
         Assert.Equal(FactTrace.Reporting.Verdict.NotMeasured, verdicts["size"]);
         Assert.Equal(FactTrace.Reporting.Verdict.NotMeasured, verdicts["centralization"]);
         Assert.Equal(FactTrace.Reporting.Verdict.NotMeasured, verdicts["ablation"]);
