@@ -25,6 +25,9 @@ public static class BenchCommand
             Verb("trace", "The gradient-trace benchmark alone: GradientTrace.Run against a plain batch-1 forward+backward on the default world's " +
                 "BIOs (cost ratio; no peer).", new TraceBenchOptions(), o => Suite.TraceOnly(o, Log)),
             suite,
+            Verb("train-trace", "The cost of tracing during training (train --trace-score): the real trainer on the default world with " +
+                "the training-trace observer on one step of each pair; traced over plain step time (target <= 1.3x).",
+                new TrainTraceBenchOptions(), o => TrainTraceBenchmark.Run(o, Log)),
             Verb("leak", "RSS every --every steps over a --steps run of the default experiment (tiny-neox, mixed); drift from step 1,000 to " +
                 "the end. --eval false skips the periodic evaluations.", new LeakOptions(), o => LeakBenchmark.Run(o, s => Console.Error.WriteLine(s.Line()))),
             Verb("calibration", "Train both strategies of a preset and print the calibration table (QA-ID, QA-OOD, BIO memorization, time).",

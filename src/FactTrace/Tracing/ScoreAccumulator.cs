@@ -8,7 +8,8 @@ namespace FactTrace.Tracing;
 /// <summary>
 /// One task's scores: an fp32 tensor per HF parameter (the parameter's shape), summed over backward passes. It owns
 /// the tensors; holding one per task is the whole memory cost of a trace beyond the model, its gradients and the
-/// activations of one pass.
+/// activations of one pass. For <see cref="ScoreKind.LrGrad"/> the sum is signed (sum of lr * g, still fp32: see
+/// <see cref="Add"/>).
 /// </summary>
 public sealed class ScoreAccumulator : IDisposable
 {
@@ -47,8 +48,13 @@ public sealed class ScoreAccumulator : IDisposable
     /// Forward and backward on <paramref name="unit"/> (one example, or a micro-batch whose loss is the mean over its
     /// loss tokens, as in training), then adds the score of the resulting gradients and clears them. Returns the loss,
     /// or NaN when no example of the unit has a loss token (nothing is added then).
+    /// <para>
+    /// <see cref="ScoreKind.LrGrad"/> takes the step's <paramref name="lr"/> and a different unit loss: the SUM of the
+    /// examples' own losses (<see cref="Loss.SumOfExampleMeans"/>; one example alone: <see cref="Loss.NextToken"/>), so
+    /// that by linearity one pass over a part equals the per-example passes summed; it adds lr * g, signed.
+    /// </para>
     /// </summary>
-    public double Add(CausalLM model, IReadOnlyList<EncodedExample> unit, int padId)
+    public double Add(CausalLM model, IReadOnlyList<EncodedExample> unit, int padId, double? lr = null)
     {
         var kept = unit.Where(HasLossToken).ToList();
         Skipped += unit.Count - kept.Count;
@@ -56,11 +62,11 @@ public sealed class ScoreAccumulator : IDisposable
         using var scope = NewDisposeScope();
         model.zero_grad(set_to_none: false);
         using var batch = Batch.Collate(kept, padId);
-        var loss = Loss.NextToken(model, batch);
+        var loss = Kind == ScoreKind.LrGrad && kept.Count > 1 ? Loss.SumOfExampleMeans(model, batch) : Loss.NextToken(model, batch);
         var value = loss.item<float>();
         if (!float.IsFinite(value)) throw new FactTraceException($"loss is {value} on a probe example of person {kept[0].Person}: the model is broken");
         loss.backward();
-        AddGradients(model);
+        AddGradients(model, lr);
         Examples += kept.Count;
         return value;
     }
@@ -69,10 +75,13 @@ public sealed class ScoreAccumulator : IDisposable
     /// Adds the score of the gradients the parameters hold now (one unit) and zeroes them in place. Parameters without
     /// a gradient add 0. The gradient tensors are overwritten in place (no copies) and stay allocated: freeing and
     /// reallocating gradient-sized buffers on every pass fragments the C heap (callers set them to null when done,
-    /// as <see cref="GradientTrace.Run"/> does).
+    /// as <see cref="GradientTrace.Run"/> does). <paramref name="lr"/>: required by <see cref="ScoreKind.LrGrad"/>
+    /// (the score is lr * g), not used by the other kinds.
     /// </summary>
-    public void AddGradients(CausalLM model)
+    public void AddGradients(CausalLM model, double? lr = null)
     {
+        if (Kind == ScoreKind.LrGrad && lr is null)
+            throw new InvalidOperationException("lr-grad scores need the step's learning rate (they are accumulated during training only)");
         using (var noGrad = no_grad())
         using (var scope = NewDisposeScope())
         {
@@ -92,6 +101,9 @@ public sealed class ScoreAccumulator : IDisposable
                         break;
                     case ScoreKind.Fisher:
                         acc.addcmul_(g, g, 1.0f);
+                        break;
+                    case ScoreKind.LrGrad:
+                        acc.add_(g, lr!.Value); // fp32: acc += (float)lr * g
                         break;
                 }
             }
@@ -126,6 +138,8 @@ public static class GradientTrace
     public static ScoreAccumulator Run(CausalLM model, IReadOnlyList<EncodedExample> examples, ScoreKind kind,
         Granularity granularity, int padId, int microBatch = 8, Action<long, long>? progress = null)
     {
+        if (kind.DuringTrainingOnly())
+            throw new OptionException("score", $"{kind.Name()} is accumulated during training only (train --trace-score {kind.Name()}, then trace --during-training)");
         if (granularity == Granularity.MicroBatch && microBatch <= 0)
             throw new OptionException("micro_batch", $"must be positive (got {microBatch})");
         var size = granularity == Granularity.Example ? 1 : microBatch;

@@ -6,6 +6,9 @@ namespace FactTrace.Tracing;
 /// <summary>
 /// What is summed per scalar parameter over the units (examples or micro-batches) of a probe set, with g = dL_T/dtheta
 /// of one unit: <c>grad</c> = |g|, <c>grad-x-weight</c> = |theta * g|, <c>fisher</c> = g^2 (empirical Fisher diagonal).
+/// <c>lr-grad</c> is the paper's own trace and exists only during training: Delta_T = sum over the steps of lr(step) *
+/// g, g the gradient of the sum of the per-example losses of the step's task-T examples (each example's mean over its
+/// own loss tokens); a signed sum, ranked by |Delta_T| (<see cref="TraceNames.IsSigned"/>).
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ScoreKind>))]
 public enum ScoreKind
@@ -13,6 +16,7 @@ public enum ScoreKind
     [JsonStringEnumMemberName("grad")] Grad,
     [JsonStringEnumMemberName("grad-x-weight")] GradXWeight,
     [JsonStringEnumMemberName("fisher")] Fisher,
+    [JsonStringEnumMemberName("lr-grad")] LrGrad,
 }
 
 /// <summary>One backward pass per example (default), or per micro-batch (the loss is the mean over its loss tokens).</summary>
@@ -35,9 +39,18 @@ public static class TraceNames
 {
     public static string Name(this ScoreKind k) => k switch
     {
-        ScoreKind.Grad => "grad", ScoreKind.GradXWeight => "grad-x-weight", ScoreKind.Fisher => "fisher",
+        ScoreKind.Grad => "grad", ScoreKind.GradXWeight => "grad-x-weight", ScoreKind.Fisher => "fisher", ScoreKind.LrGrad => "lr-grad",
         _ => throw new ArgumentOutOfRangeException(nameof(k)),
     };
+
+    /// <summary>
+    /// Scores that may be negative (lr-grad, a signed sum): top-k ranks their magnitude |score|. The other kinds are
+    /// non-negative and ranked as they are.
+    /// </summary>
+    public static bool IsSigned(this ScoreKind k) => k == ScoreKind.LrGrad;
+
+    /// <summary>Kinds that need each step's learning rate, so exist only during training (lr-grad).</summary>
+    public static bool DuringTrainingOnly(this ScoreKind k) => k == ScoreKind.LrGrad;
 
     public static string Name(this Granularity g) => g == Granularity.Example ? "example" : "micro-batch";
     public static string Name(this TraceTask t) => t == TraceTask.Bio ? "bio" : "qa";
@@ -46,8 +59,8 @@ public static class TraceNames
 
     public static ScoreKind ParseScore(string s) => s switch
     {
-        "grad" => ScoreKind.Grad, "grad-x-weight" => ScoreKind.GradXWeight, "fisher" => ScoreKind.Fisher,
-        _ => throw new OptionException("score", $"'{s}': expected grad, grad-x-weight or fisher"),
+        "grad" => ScoreKind.Grad, "grad-x-weight" => ScoreKind.GradXWeight, "fisher" => ScoreKind.Fisher, "lr-grad" => ScoreKind.LrGrad,
+        _ => throw new OptionException("score", $"'{s}': expected grad, grad-x-weight, fisher or lr-grad"),
     };
 
     public static Granularity ParseGranularity(string s) => s switch

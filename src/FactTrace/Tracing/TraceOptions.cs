@@ -12,7 +12,7 @@ namespace FactTrace.Tracing;
 /// </summary>
 public sealed record TraceOptions
 {
-    [Description("grad = sum |g|, grad-x-weight = sum |theta g|, fisher = sum g^2.")]
+    [Description("grad = sum |g|, grad-x-weight = sum |theta g|, fisher = sum g^2 (lr-grad exists only during training: train --trace-score lr-grad).")]
     public ScoreKind Score { get; init; } = ScoreKind.Grad;
     [Description("One backward pass per example or per micro-batch.")]
     public Granularity Granularity { get; init; } = Granularity.Example;
@@ -77,7 +77,7 @@ public sealed record ProbeOptions
 /// <summary>Scores accumulated during training (<see cref="TrainingTrace"/>): what, at which granularity, how often.</summary>
 public sealed record TrainingTraceOptions
 {
-    [Description("Accumulate per-task gradient scores during training into RUN/train_scores/: grad | grad-x-weight | fisher.")]
+    [Description("Accumulate per-task gradient scores during training into RUN/train_scores/: grad | grad-x-weight | fisher | lr-grad (the paper's signed sum of lr * g, ranked by magnitude).")]
     public ScoreKind Score { get; init; } = ScoreKind.Grad;
     [Description("micro-batch = one backward pass per task part of a batch; example = one per example.")]
     public Granularity Granularity { get; init; } = Granularity.MicroBatch;
@@ -87,5 +87,6 @@ public sealed record TrainingTraceOptions
     public void Validate()
     {
         if (Every <= 0) throw new OptionException("every", $"must be positive (got {Every})");
+        if (Score == ScoreKind.LrGrad && Every != 1) throw new OptionException("every", $"must be 1 with lr-grad, a sum over every step (got {Every})");
     }
 }

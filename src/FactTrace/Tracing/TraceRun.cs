@@ -30,6 +30,8 @@ public static class TraceRun
     {
         var options = r.Options;
         options.Validate();
+        if (!r.DuringTraining && r.Scores is null && options.Score.DuringTrainingOnly())
+            throw new OptionException("score", $"{options.Score.Name()} is accumulated during training only (train --trace-score {options.Score.Name()}, then trace --during-training)");
         OutputFolder.CheckWritable(r.Out, r.Force, "out");
         var world = FactWorld.Load(r.World);
         var folder = ModelFolder.Open(r.Model);

@@ -65,7 +65,8 @@ public static class Tracer
     /// Writes the trace folder: scores_bio/qa.safetensors (fp32, every parameter; metadata: score, granularity, when,
     /// units), per rho mask_bio / mask_qa / mask_shared (BOOL, considered parameters only; metadata: rho, k, scope,
     /// set), trace.json, and the CSV tables by_layer_component.csv, by_head.csv, by_neuron.csv (and by_kv_head.csv with
-    /// grouped-query attention), each with a rho column. Returns the report.
+    /// grouped-query attention), each with a rho column. Returns the report. A signed kind (lr-grad) is written as it
+    /// is and ranked by its magnitude (<see cref="Ranked"/>).
     /// </summary>
     public static TraceReport Write(string outDir, bool force, ParameterMap map, ScoreAccumulator bio, ScoreAccumulator qa,
         TraceOptions o, string modelPath, string when, ProbeInfo probe, IProgress<WorkProgress>? progress = null)
@@ -84,6 +85,8 @@ public static class Tracer
             Safetensors.Write(Path.Combine(tmp, TraceFiles.ScoresBio), bio.Scores, meta);
             Safetensors.Write(Path.Combine(tmp, TraceFiles.ScoresQa), qa.Scores, meta);
 
+            using var rankBio = Ranked(bio);
+            using var rankQa = Ranked(qa);
             var perRho = new List<RhoResult>();
             var lc = new List<string> { "rho,layer,component,shared,bio,qa,total,density" };
             var hd = new List<string> { "rho,layer,head,shared,bio,qa,total,density" };
@@ -93,8 +96,8 @@ public static class Tracer
             foreach (var rho in o.Rhos)
             {
                 progress?.Report(new WorkProgress($"top-k rho={TraceNames.RhoTag(rho)}", done, o.Rhos.Count));
-                using var mb = TopK.Select(bio.Scores, candidates, rho, o.Scope);
-                using var mq = TopK.Select(qa.Scores, candidates, rho, o.Scope);
+                using var mb = TopK.Select(rankBio.Scores, candidates, rho, o.Scope);
+                using var mq = TopK.Select(rankQa.Scores, candidates, rho, o.Scope);
                 using var shared = mb.Intersect(mq);
                 var k = TopK.KFor(candidates, rho, o.Scope);
                 foreach (var (set, mask) in new[] { ("bio", mb), ("qa", mq), ("shared", shared) })
@@ -139,4 +142,28 @@ public static class Tracer
     }
 
     static string R(double x) => x.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// What top-k ranks: the scores themselves for the non-negative kinds (no copy; disposing the result frees
+    /// nothing), |score| for a signed kind (lr-grad: a parameter matters by how far training moved it, either way; an
+    /// fp32 copy per task for the duration of the trace, disposed with the result).
+    /// </summary>
+    public static RankingScores Ranked(ScoreAccumulator acc)
+    {
+        if (!acc.Kind.IsSigned()) return new RankingScores(acc.Scores, owned: false);
+        var abs = new Dictionary<string, TorchSharp.torch.Tensor>(StringComparer.Ordinal);
+        foreach (var (name, t) in acc.Scores) abs[name] = t.abs().DetachFromDisposeScope();
+        return new RankingScores(abs, owned: true);
+    }
+
+    /// <summary>The score tensors top-k ranks; owns them only when they are a copy.</summary>
+    public sealed class RankingScores(IReadOnlyDictionary<string, TorchSharp.torch.Tensor> scores, bool owned) : IDisposable
+    {
+        public IReadOnlyDictionary<string, TorchSharp.torch.Tensor> Scores { get; } = scores;
+
+        public void Dispose()
+        {
+            if (owned) foreach (var t in Scores.Values) t.Dispose();
+        }
+    }
 }

@@ -12,6 +12,13 @@ namespace FactTrace.Tracing;
 /// this separates the two tasks inside every batch; in two-stage training stage 1 feeds the BIO scores and stage 2 the
 /// QA scores (and BIO again if replay is on). The gradients are the raw, unclipped ones at the step's weights; the
 /// model's weights and the run are unchanged.
+/// <para>
+/// <see cref="ScoreKind.LrGrad"/> (the paper's trace, Delta_T = sum over T's training examples of lr * grad of the
+/// example's loss, at the step it is trained in): a part's pass backpropagates the SUM of its examples' own losses
+/// (each the mean over its own loss tokens, <see cref="Loss.SumOfExampleMeans"/>) and adds lr * g, signed, with the
+/// step's <see cref="ObservedBatch.Lr"/>. By linearity that equals one pass per example summed (example granularity,
+/// the brute-force form). Every step is traced (every = 1): the trace is a sum over all of training.
+/// </para>
 /// </summary>
 public sealed class TrainingTrace : ITrainingObserver, IDisposable
 {
@@ -24,6 +31,7 @@ public sealed class TrainingTrace : ITrainingObserver, IDisposable
     public TrainingTrace(CausalLM model, ScoreKind kind, Granularity granularity, int padId, int every = 1)
     {
         if (every <= 0) throw new OptionException("every", $"must be positive (got {every})");
+        if (kind == ScoreKind.LrGrad && every != 1) throw new OptionException("every", $"must be 1 with lr-grad, a sum over every step (got {every})");
         Kind = kind;
         Granularity = granularity;
         this.padId = padId;
@@ -46,8 +54,9 @@ public sealed class TrainingTrace : ITrainingObserver, IDisposable
         {
             var part = batch.Examples.Where(e => e.Kind == kind).ToList();
             if (part.Count == 0) continue;
-            if (Granularity == Granularity.MicroBatch) acc.Add(model, part, padId);
-            else foreach (var e in part) acc.Add(model, [e], padId);
+            double? lr = Kind == ScoreKind.LrGrad ? batch.Lr : null;
+            if (Granularity == Granularity.MicroBatch) acc.Add(model, part, padId, lr);
+            else foreach (var e in part) acc.Add(model, [e], padId, lr);
         }
         StepsTraced++;
         StepsByStage[batch.Stage] = StepsByStage.GetValueOrDefault(batch.Stage) + 1;

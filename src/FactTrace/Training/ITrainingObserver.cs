@@ -2,8 +2,11 @@ using FactTrace.Models;
 
 namespace FactTrace.Training;
 
-/// <summary>A training batch as an observer sees it: the stage, the global step it is about to become, its examples.</summary>
-public sealed record ObservedBatch(string Stage, int StageIndex, long Step, IReadOnlyList<EncodedExample> Examples);
+/// <summary>
+/// A training batch as an observer sees it: the stage, the global step it is about to become, the learning rate that
+/// step uses (the stage's <see cref="LrSchedule"/> at the step, as passed to AdamW), its examples.
+/// </summary>
+public sealed record ObservedBatch(string Stage, int StageIndex, long Step, double Lr, IReadOnlyList<EncodedExample> Examples);
 
 /// <summary>
 /// A hook into <see cref="Trainer"/>: called once per batch, just before the optimizer step on it, i.e. at the weights

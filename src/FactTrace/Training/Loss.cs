@@ -22,4 +22,24 @@ public static class Loss
         var loss = nn.functional.cross_entropy(logits, targets.masked_select(keep));
         return loss.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The sum over the batch's examples of each example's own loss, i.e. of <see cref="NextToken"/> of the example
+    /// alone (its mean over its own loss tokens), computed in one pass: every loss token of example n weighs 1/T_n,
+    /// T_n its loss tokens. Unlike <see cref="NextToken"/> of the batch (one mean over all its loss tokens), an
+    /// example's term does not depend on the batch it is in. An example without a loss token adds 0.
+    /// </summary>
+    public static Tensor SumOfExampleMeans(CausalLM model, Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.Hidden(batch.Ids, batch.Mask);                 // [B, T, D]
+        var d = hidden.shape[2];
+        var targets = batch.Labels[.., 1..];                              // [B, T-1]
+        var keep = targets.ne(EncodedExample.Ignore);                     // [B, T-1]
+        var h = hidden[.., ..^1].masked_select(keep.unsqueeze(-1)).view(-1, d); // [N, D]
+        var logits = model.Logits(h);                                     // [N, V]
+        var perToken = nn.functional.cross_entropy(logits, targets.masked_select(keep), reduction: nn.Reduction.None); // [N]
+        var weight = keep.sum(1, keepdim: true).clamp_min(1).to(ScalarType.Float32).reciprocal().expand_as(keep).masked_select(keep); // [N]
+        return perToken.mul(weight).sum().MoveToOuterDisposeScope();
+    }
 }

@@ -92,7 +92,7 @@ public sealed class Trainer
                 while (state.Batch < batches.Count)
                 {
                     var lr = schedule.At(state.StageStep);
-                    observer?.BeforeStep(model, new ObservedBatch(stage.Name, state.Stage, state.GlobalStep, batches[state.Batch]));
+                    observer?.BeforeStep(model, new ObservedBatch(stage.Name, state.Stage, state.GlobalStep, lr, batches[state.Batch]));
                     using (var batch = Batch.Collate(batches[state.Batch], tokenizer.PadId))
                     {
                         lastLoss = TrainStep(batch, opt, parameters, lr, stage.Name, state.GlobalStep);

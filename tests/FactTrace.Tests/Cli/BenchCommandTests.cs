@@ -22,7 +22,7 @@ public class BenchCommandTests
     public static TheoryData<string, object> Records() => new()
     {
         { "step", new StepPartsOptions() }, { "trace", new TraceBenchOptions() }, { "suite", new SuiteOptions() },
-        { "leak", new LeakOptions() }, { "calibration", new CalibrationOptions() },
+        { "leak", new LeakOptions() }, { "calibration", new CalibrationOptions() }, { "train-trace", new TrainTraceBenchOptions() },
     };
 
     [Theory]
@@ -85,11 +85,28 @@ public class BenchCommandTests
     [InlineData("--every: must be at most --steps (10)", "bench", "leak", "--steps", "10", "--every", "20")]
     [InlineData("--examples: must be a positive integer (got 0)", "bench", "trace", "--examples", "0")]
     [InlineData("--mode", "bench", "step", "--mode", "bf17")]
+    [InlineData("--steps: must be a positive integer (got 0)", "bench", "train-trace", "--steps", "0")]
     public void BadValuesAreUsageErrorsNamingTheFlag(string message, params string[] args)
     {
         var (code, err) = Run([.. args, "--threads", "1"]);
         Assert.Equal(2, code);
         Assert.Contains(message, err);
+    }
+
+    [Fact]
+    public void TrainTraceTimesTracedAndPlainStepsOfOneRun()
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"facttrace-bench-train-trace-{Guid.NewGuid():N}.json");
+        try
+        {
+            var (code, err) = Run("bench", "train-trace", "--model", "micro-neox", "--steps", "8", "--warmup", "1", "--threads", "1", "--json", json);
+            Assert.True(code == 0, err);
+            var r = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+            Assert.Equal("lr-grad", r.GetProperty("score").GetString());
+            Assert.Equal(8, r.GetProperty("plain_steps").GetInt32() + r.GetProperty("traced_steps").GetInt32());
+            Assert.True(r.GetProperty("ratio").GetDouble() > 0);
+        }
+        finally { File.Delete(json); }
     }
 
     [Fact]
