@@ -125,6 +125,11 @@ public static class StudyPlan
                 Check = d => HfCheckpoint.IsCheckpointFolder(d) || File.Exists(Path.Combine(d, ReferenceFile)) ? null : "no HF checkpoint (config.json + model.safetensors)",
             });
 
+            // The paper's own trace (lr-grad) accumulates during training: the trainings then carry the observer, and the
+            // trace stages rank what they wrote (train_scores/). Such a training restarts rather than resumes after a
+            // kill, since its sums would miss the steps before the stop.
+            var duringTraining = preset.Trace.Score == ScoreKind.LrGrad
+                ? new TrainingTraceOptions { Score = ScoreKind.LrGrad, Granularity = Granularity.MicroBatch } : null;
             foreach (var strategy in Strategies)
             {
                 var train = p + strategy;
@@ -133,8 +138,8 @@ public static class StudyPlan
                 {
                     Name = train,
                     Inputs = [world, init],
-                    Options = options,
-                    Resumable = true,
+                    Options = duringTraining is null ? options : new { train = options, trace_during_training = duringTraining },
+                    Resumable = duringTraining is null,
                     Run = c =>
                     {
                         var latest = new StateStore(Path.Combine(c.Dir, "state")).Latest();
@@ -144,8 +149,9 @@ public static class StudyPlan
                             c.Log?.Report(resume
                                 ? $"{train}: continuing from the checkpoint at step {TrainerStateStep(stateFile)}"
                                 : $"{train}: the interrupted attempt left no checkpoint; starting over");
-                        EvalResult? Work(IProgress<TrainProgress>? progress) =>
-                            TrainRun.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume, force: true, progress, c.Cancel);
+                        EvalResult? Work(IProgress<TrainProgress>? progress) => duringTraining is null
+                            ? TrainRun.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume, force: true, progress, c.Cancel)
+                            : TracedTraining.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume: false, force: true, duringTraining, progress, c.Cancel);
                         try
                         {
                             if (r.Host is null) Work(null);
@@ -156,7 +162,8 @@ public static class StudyPlan
                             throw new FactTraceException($"{train}: interrupted after step {e.Step}, its state saved; rerun the same command to continue", ErrorKind.Interrupted);
                         }
                     },
-                    Check = TrainingComplete,
+                    Check = d => TrainingComplete(d) ?? (duringTraining is not null && !File.Exists(Path.Combine(d, TrainingTrace.FolderName, TraceFiles.ScoresBio))
+                        ? $"{TrainingTrace.FolderName}/{TraceFiles.ScoresBio} missing" : null),
                 });
             }
 
@@ -180,7 +187,11 @@ public static class StudyPlan
             }
             var traceOptions = preset.Trace with { Probe = preset.Trace.Probe with { Seed = seed } };
             Analysis("trace", TraceFiles.Report, traceOptions, false, (c, model, _, progress) =>
-                TraceRun.Run(new TraceRequest(c.Of(world), model, c.Dir, traceOptions) { Force = true }, progress));
+                TraceRun.Run(new TraceRequest(c.Of(world), model, c.Dir, traceOptions)
+                {
+                    Force = true,
+                    Scores = duringTraining is null ? null : Path.Combine(Path.GetDirectoryName(model)!, TrainingTrace.FolderName),
+                }, progress));
             var ablate = preset.Ablate with { Seed = seed };
             Analysis("ablate", AblationRun.ReportFile, ablate, true, (c, model, trace, progress) =>
                 AblationRun.Run(new AblationRequest(c.Of(world), model, trace, ablate)

@@ -100,6 +100,26 @@ public class ReproduceTests
     }
 
     [Fact]
+    public void ThePapersTraceAccumulatesDuringTheTrainingsAndTheTraceStagesRankIt()
+    {
+        TorchSharp.torch.set_num_threads(1);
+        using var tmp = new TempDir();
+        var preset = Micro() with { Trace = Micro().Trace with { Score = ScoreKind.LrGrad } };
+        var request = new StudyRequest { Preset = preset, OutDir = tmp.Sub("run") };
+        Assert.Equal(All, Reproduction.Run(request).Ran);
+        foreach (var s in StudyPlan.Strategies)
+        {
+            Assert.True(File.Exists(Path.Combine(request.OutDir, s, TrainingTrace.FolderName, TraceFiles.ScoresBio)));
+            var trace = Json.ReadFile<TraceReport>(Path.Combine(request.OutDir, "trace", s, TraceFiles.Report));
+            Assert.Equal(("lr-grad", "during-training"), (trace.Score, trace.When));
+            Assert.True(trace.Units.Bio > 0 && trace.Units.Qa > 0);
+        }
+        // A traced training is not continued after a kill (its sums would miss steps): the plan says so.
+        Assert.False(StudyPlan.Plan(request).Single(st => st.Name == "mixed").Resumable);
+        Assert.True(StudyPlan.Plan(request with { Preset = Micro() }).Single(st => st.Name == "mixed").Resumable);
+    }
+
+    [Fact]
     public void WithoutAReportStageThePlanEndsWithTheAnalyses()
     {
         var plan = StudyPlan.Plan(new StudyRequest { Preset = Micro(), OutDir = "unused" });
