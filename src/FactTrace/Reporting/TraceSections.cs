@@ -28,6 +28,26 @@ static class TraceSections
     public static List<double> SweepRhos(ReportContext c) =>
         c.Runs.SelectMany(r => r.Trace?.PerRho.Select(p => p.Rho) ?? []).Where(r => r > 0).Distinct().Order().ToList();
 
+    /// <summary>The trace a trace.json was made with, in one sentence with its formula (and what is reconstructed).</summary>
+    public static string Definition(TraceReport t)
+    {
+        var scope = t.Scope == "global" ? "ranked over all considered parameters" : "ranked within each tensor";
+        var what = t.Score switch
+        {
+            "lr-grad" => "the paper's trace: Delta_T[i] = sum over the training examples n of task T of lr(step of n) x dL_n/dtheta_i, " +
+                         "accumulated during training (signed), ranked by |Delta_T[i]|",
+            "grad" => "|g|: S_T[i] = sum over the probe examples of |dL/dtheta_i|",
+            "grad-x-weight" => "|theta g|: S_T[i] = sum over the probe examples of |theta_i dL/dtheta_i|",
+            "fisher" => "the empirical Fisher diagonal: S_T[i] = sum over the probe examples of (dL/dtheta_i)^2",
+            _ => t.Score,
+        };
+        var when = t.When == "during-training"
+            ? $"accumulated during training ({t.Granularity} backward passes: {t.Units.Bio:N0} BIO, {t.Units.Qa:N0} QA)"
+            : $"computed after training on a probe set ({t.Probe.BioSize:N0} BIOs of {t.Probe.Bio} people, {t.Probe.QaSize:N0} questions of {t.Probe.Qa} people, per {t.Granularity})";
+        var recon = t.Score == "lr-grad" ? "" : " This post-hoc score is our reconstruction, not the paper's during-training formula (score lr-grad).";
+        return $"Trace used: {what}; {when}; top-k {scope}, S = TopK_BIO ∩ TopK_QA.{recon}";
+    }
+
     public static List<Block> SharedSet(ReportContext c)
     {
         var rhos = SweepRhos(c);
@@ -35,6 +55,8 @@ static class TraceSections
             return [new Note($"No cross-task gradient trace: {c.WhyMissingBoth(RunInput.Trace)}. " +
                              "The shared-set size, centralization and heatmaps need trace/STRATEGY/trace.json.")];
         var blocks = new List<Block>();
+        foreach (var d in c.Runs.Select(r => r.Trace).Where(t => t is not null).Select(t => Definition(t!)).Distinct())
+            blocks.Add(new Paragraph(d));
         var series = new List<Series>();
         var x = rhos.Select(Math.Log10).ToArray();
         foreach (var s in Strategies)

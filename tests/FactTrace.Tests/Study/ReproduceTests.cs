@@ -60,6 +60,8 @@ public class ReproduceTests
         var md = File.ReadAllText(Path.Combine(run, "report", "report.md"));
         Assert.Contains("learning_curves.png", md);
         Assert.Contains("density_layer_head.png", md);
+        Assert.Contains("Trace used: |g|: S_T[i] = sum over the probe examples of |dL/dtheta_i|; computed after training on a probe set (8 BIOs", md);
+        Assert.Contains("our reconstruction, not the paper's during-training formula", md);
         var manifest = Manifest.Load(run)!;
         Assert.Equal("micro", manifest.Preset);
         // manifest.json records each stage's option record in the preset's vocabulary, the run's seed filled in.
@@ -114,6 +116,8 @@ public class ReproduceTests
             Assert.Equal(("lr-grad", "during-training"), (trace.Score, trace.When));
             Assert.True(trace.Units.Bio > 0 && trace.Units.Qa > 0);
         }
+        var md = File.ReadAllText(Path.Combine(request.OutDir, "report", "report.md"));
+        Assert.Contains("Trace used: the paper's trace: Delta_T[i] = sum over the training examples n of task T of lr", md);
         // A traced training is not continued after a kill (its sums would miss steps): the plan says so.
         Assert.False(StudyPlan.Plan(request).Single(st => st.Name == "mixed").Resumable);
         Assert.True(StudyPlan.Plan(request with { Preset = Micro() }).Single(st => st.Name == "mixed").Resumable);
