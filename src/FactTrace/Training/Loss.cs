@@ -13,14 +13,20 @@ public static class Loss
     public static Tensor NextToken(CausalLM model, Batch batch)
     {
         using var scope = NewDisposeScope();
+        var (logits, targets, _) = LossPositions(model, batch);
+        var loss = nn.functional.cross_entropy(logits, targets);
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The logits at the positions whose next label counts, their labels, and the mask of those positions.</summary>
+    static (Tensor Logits, Tensor Targets, Tensor Keep) LossPositions(CausalLM model, Batch batch)
+    {
         var hidden = model.Hidden(batch.Ids, batch.Mask);                 // [B, T, D]
         var d = hidden.shape[2];
         var targets = batch.Labels[.., 1..];                              // [B, T-1]
         var keep = targets.ne(EncodedExample.Ignore);                     // [B, T-1]
         var h = hidden[.., ..^1].masked_select(keep.unsqueeze(-1)).view(-1, d); // [N, D]
-        var logits = model.Logits(h);                                     // [N, V]
-        var loss = nn.functional.cross_entropy(logits, targets.masked_select(keep));
-        return loss.MoveToOuterDisposeScope();
+        return (model.Logits(h), targets.masked_select(keep), keep);      // [N, V], [N], [B, T-1]
     }
 
     /// <summary>
@@ -32,13 +38,8 @@ public static class Loss
     public static Tensor SumOfExampleMeans(CausalLM model, Batch batch)
     {
         using var scope = NewDisposeScope();
-        var hidden = model.Hidden(batch.Ids, batch.Mask);                 // [B, T, D]
-        var d = hidden.shape[2];
-        var targets = batch.Labels[.., 1..];                              // [B, T-1]
-        var keep = targets.ne(EncodedExample.Ignore);                     // [B, T-1]
-        var h = hidden[.., ..^1].masked_select(keep.unsqueeze(-1)).view(-1, d); // [N, D]
-        var logits = model.Logits(h);                                     // [N, V]
-        var perToken = nn.functional.cross_entropy(logits, targets.masked_select(keep), reduction: nn.Reduction.None); // [N]
+        var (logits, targets, keep) = LossPositions(model, batch);
+        var perToken = nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.None); // [N]
         var weight = keep.sum(1, keepdim: true).clamp_min(1).to(ScalarType.Float32).reciprocal().expand_as(keep).masked_select(keep); // [N]
         return perToken.mul(weight).sum().MoveToOuterDisposeScope();
     }
