@@ -37,15 +37,8 @@ public static class AblationRun
         var world = FactWorld.Load(r.World);
         var (model, tok) = ModelFolder.Open(r.Model).Load(world.Tokenizer);
         using var _ = model;
-        string refPath = "";
-        Dictionary<string, TorchSharp.torch.Tensor>? reference = null;
-        if (options.ResetTo == ResetTo.Reference)
-        {
-            refPath = Inputs.ReferenceFolder(r.Reference, r.Model);
-            reference = WeightEditor.LoadReference(refPath, model);
-        }
-        using var editor = new WeightEditor(model, reference);
-        if (reference is not null) foreach (var t in reference.Values) t.Dispose();
+        var refPath = options.ResetTo == ResetTo.Reference ? Inputs.ReferenceFolder(r.Reference, r.Model) : "";
+        using var editor = WeightEditor.Open(model, refPath.Length > 0 ? refPath : null);
 
         var (shared, meta) = ParameterMask.Load(maskFile);
         using var __ = shared;

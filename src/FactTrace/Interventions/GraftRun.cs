@@ -35,9 +35,7 @@ public static class GraftRun
         var (model, tok) = ModelFolder.Open(r.Model).Load(world.Tokenizer);
         using var _ = model;
         var refPath = Inputs.ReferenceFolder(r.Reference, r.Model);
-        var reference = WeightEditor.LoadReference(refPath, model);
-        using var editor = new WeightEditor(model, reference);
-        foreach (var t in reference.Values) t.Dispose();
+        using var editor = WeightEditor.Open(model, refPath);
 
         ParameterMask? s = null;
         double? sRho = null;

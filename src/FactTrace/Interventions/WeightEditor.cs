@@ -53,11 +53,20 @@ public sealed class WeightEditor : IDisposable
     }
 
     /// <summary>Loads a reference HF folder and checks it matches the model (names and shapes).</summary>
+    /// <summary>
+    /// An editor of <paramref name="model"/> whose reference is the checkpoint in <paramref name="referenceFolder"/> (null:
+    /// no reference, for zero resets); the loaded reference is copied into the editor and freed.
+    /// </summary>
+    public static WeightEditor Open(CausalLM model, string? referenceFolder)
+    {
+        var reference = referenceFolder is null ? null : LoadReference(referenceFolder, model);
+        try { return new WeightEditor(model, reference); }
+        finally { if (reference is not null) foreach (var t in reference.Values) t.Dispose(); }
+    }
+
     public static Dictionary<string, Tensor> LoadReference(string folder, CausalLM model)
     {
-        if (!HfCheckpoint.IsCheckpointFolder(folder))
-            throw new OptionException("reference", $"'{folder}' is not an HF checkpoint folder (config.json + model.safetensors)");
-        using var r = HfCheckpoint.Load(folder);
+        using var r = HfCheckpoint.Load(ModelFolder.Open(folder, "reference").Path);
         if (r.Config.ModelType != model.Config.ModelType)
             throw new FactTraceException($"reference '{folder}' is {r.Config.ModelType}, the model is {model.Config.ModelType}");
         return r.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope(), StringComparer.Ordinal);

@@ -12,12 +12,7 @@ namespace FactTrace.Tests.Cli;
 [Collection("torch-threads")]
 public class BenchCommandTests
 {
-    static (int Code, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter();
-        var code = global::FactTrace.Cli.Cli.Run(CliApp.BuildRoot(), args, err);
-        return (code, err.ToString());
-    }
+    static (int Code, string Error) Run(params string[] args) => InProcessCli.Run(args);
 
     public static TheoryData<string, object> Records() => new()
     {

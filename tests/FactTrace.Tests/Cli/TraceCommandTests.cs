@@ -10,12 +10,7 @@ namespace FactTrace.Tests.Cli;
 [Collection("torch-threads")]
 public class TraceCommandTests
 {
-    static (int Code, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter();
-        var code = global::FactTrace.Cli.Cli.Run(CliApp.BuildRoot(), args, err);
-        return (code, err.ToString());
-    }
+    static (int Code, string Error) Run(params string[] args) => InProcessCli.Run(args);
 
     /// <summary>A world folder and a run folder with init/ and final/ (final = init + noise).</summary>
     static (string World, string Run) Setup()

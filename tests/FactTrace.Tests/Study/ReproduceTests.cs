@@ -166,11 +166,7 @@ public class ReproduceTests
 [Collection("torch-threads")]
 public class PresetTests
 {
-    static (int Code, string Error) Cli(params string[] args)
-    {
-        var err = new StringWriter();
-        return (global::FactTrace.Cli.Cli.Run(CliApp.BuildRoot(), args, err), err.ToString());
-    }
+    static (int Code, string Error) Cli(params string[] args) => InProcessCli.Run(args);
 
     [Fact]
     public void APresetFileOverridesTheTinyPresetFieldByField()

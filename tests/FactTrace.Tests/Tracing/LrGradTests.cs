@@ -324,12 +324,7 @@ public class LrGradTests(ITestOutputHelper output)
         Assert.Equal("lr-grad", JsonDocument.Parse(File.ReadAllText(Path.Combine(signedDir, TraceFiles.Report))).RootElement.GetProperty("score").GetString());
     }
 
-    static (int Code, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter();
-        var code = global::FactTrace.Cli.Cli.Run(CliApp.BuildRoot(), args, err);
-        return (code, err.ToString());
-    }
+    static (int Code, string Error) Run(params string[] args) => InProcessCli.Run(args);
 
     [Fact]
     public void TrainWithTraceScoreLrGradThenTraceDuringTraining()

@@ -4,12 +4,7 @@ namespace FactTrace.Tests.World;
 
 public class WorldCommandTests
 {
-    static (int Code, string Error) Run(params string[] args)
-    {
-        var err = new StringWriter();
-        var code = global::FactTrace.Cli.Cli.Run(CliApp.BuildRoot(), args, err);
-        return (code, err.ToString());
-    }
+    static (int Code, string Error) Run(params string[] args) => InProcessCli.Run(args);
 
     [Fact]
     public void WritesAWorldFolder()
