@@ -106,7 +106,7 @@ public static class StepBenchmark
     /// <summary>One training step in <paramref name="mode"/> (the trainer's <see cref="TrainStep"/>).</summary>
     public static float Step(CausalLM model, StepMode mode, Bf16Shadow? shadow, AdamW opt, IReadOnlyList<TorchSharp.Modules.Parameter> parameters,
         Batch batch, double lr = 1e-4) =>
-        TrainStep.Run(model, shadow, AutocastOf(mode), opt, parameters, batch, lr, 1.0);
+        TrainStep.Run(model, shadow, AutocastOf(mode), opt, parameters, [batch], lr, 1.0);
 
     public sealed record StepResult
     {

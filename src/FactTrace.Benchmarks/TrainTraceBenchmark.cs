@@ -14,12 +14,12 @@ public sealed record TrainTraceBenchOptions
 {
     [Description("A suite shape or named config, trained from scratch on the default world.")]
     public string Model { get; init; } = "tiny-neox";
-    [Description("mixed (BIO and QA in a batch: two traced passes per step) or two-stage (stage 1: one pass per step).")]
+    [Description("mixed (BIO and QA in a batch: two task parts per step) or two-stage (stage 1: one part per step).")]
     [AllowedValues("mixed", "two-stage")]
     public Strategy Strategy { get; init; } = Strategy.Mixed;
     [Description("The score traced during training.")]
     public ScoreKind Score { get; init; } = ScoreKind.LrGrad;
-    [Description("micro-batch = one traced pass per task part of a batch; example = one per example.")]
+    [Description("micro-batch = the trainer's own pass of each task part (no extra pass); example = one extra pass per example.")]
     public Granularity Granularity { get; init; } = Granularity.MicroBatch;
     [Description("Measured training steps; the observer runs on one of each pair of steps (a seeded coin picks which), so the two kinds interleave.")]
     public int Steps { get; init; } = 200;
@@ -98,13 +98,24 @@ public static class TrainTraceBenchmark
         public HashSet<long> Traced { get; } = [];
         public double Seconds { get; private set; }
 
+        bool now;
+
         public void BeforeStep(CausalLM model, ObservedBatch batch)
         {
             if (batch.Step % 2 == 0) firstOfPair = coin.NextInt(2) == 0;
-            if ((batch.Step % 2 == 0) != firstOfPair) return;
+            now = (batch.Step % 2 == 0) == firstOfPair;
+            if (!now) return;
             Traced.Add(batch.Step);
             var w = Stopwatch.StartNew();
             inner.BeforeStep(model, batch);
+            Seconds += w.Elapsed.TotalSeconds;
+        }
+
+        public void AfterPartBackward(CausalLM model, ObservedPart part)
+        {
+            if (!now) return;
+            var w = Stopwatch.StartNew();
+            inner.AfterPartBackward(model, part);
             Seconds += w.Elapsed.TotalSeconds;
         }
     }

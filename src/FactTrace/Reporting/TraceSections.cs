@@ -35,7 +35,8 @@ static class TraceSections
         var what = t.Score switch
         {
             "lr-grad" => "the paper's trace: Delta_T[i] = sum over the training examples n of task T of lr(step of n) x dL_n/dtheta_i, " +
-                         "accumulated during training (signed), ranked by |Delta_T[i]|",
+                         "L_n the example's summed token loss, at the weights of the step that trains on n, accumulated during training (signed), " +
+                         "ranked by |Delta_T[i]|",
             "grad" => "|g|: S_T[i] = sum over the probe examples of |dL/dtheta_i|",
             "grad-x-weight" => "|theta g|: S_T[i] = sum over the probe examples of |theta_i dL/dtheta_i|",
             "fisher" => "the empirical Fisher diagonal: S_T[i] = sum over the probe examples of (dL/dtheta_i)^2",

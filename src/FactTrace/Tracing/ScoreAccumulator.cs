@@ -49,9 +49,8 @@ public sealed class ScoreAccumulator : IDisposable
     /// loss tokens, as in training), then adds the score of the resulting gradients and clears them. Returns the loss,
     /// or NaN when no example of the unit has a loss token (nothing is added then).
     /// <para>
-    /// <see cref="ScoreKind.LrGrad"/> takes the step's <paramref name="lr"/> and a different unit loss: the SUM of the
-    /// examples' own losses (<see cref="Loss.SumOfExampleMeans"/>; one example alone: <see cref="Loss.NextToken"/>), so
-    /// that by linearity one pass over a part equals the per-example passes summed; it adds lr * g, signed.
+    /// <see cref="ScoreKind.LrGrad"/> takes the step's <paramref name="lr"/> and the unit's summed loss
+    /// (<see cref="Loss.NextTokenSum"/>: each example's loss is the sum over its loss tokens), and adds lr * g, signed.
     /// </para>
     /// </summary>
     public double Add(CausalLM model, IReadOnlyList<EncodedExample> unit, int padId, double? lr = null)
@@ -62,13 +61,53 @@ public sealed class ScoreAccumulator : IDisposable
         using var scope = NewDisposeScope();
         model.zero_grad(set_to_none: false);
         using var batch = Batch.Collate(kept, padId);
-        var loss = Kind == ScoreKind.LrGrad && kept.Count > 1 ? Loss.SumOfExampleMeans(model, batch) : Loss.NextToken(model, batch);
+        var loss = Kind == ScoreKind.LrGrad ? Loss.NextTokenSum(model, batch) : Loss.NextToken(model, batch);
         var value = loss.item<float>();
         if (!float.IsFinite(value)) throw new FactTraceException($"loss is {value} on a probe example of person {kept[0].Person}: the model is broken");
         loss.backward();
         AddGradients(model, lr);
         Examples += kept.Count;
         return value;
+    }
+
+    /// <summary>
+    /// Adds the score of one task part of a training step from the gradients its backward pass left
+    /// (<see cref="ObservedPart"/>), without changing them: the gradient of the part's loss is g * N / n for its mean
+    /// (the unit of grad, grad-x-weight and fisher, as <see cref="Add"/> of the part) and g * N for its sum (lr-grad,
+    /// times the step's lr), N the step's loss tokens and n the part's. A part without a loss token adds nothing.
+    /// </summary>
+    public void AddObserved(CausalLM model, ObservedPart part)
+    {
+        if (part.LossTokens == 0) return;
+        var toMean = part.StepLossTokens / (double)part.LossTokens;
+        using (var noGrad = no_grad())
+        using (var scope = NewDisposeScope())
+        {
+            foreach (var (name, p) in model.named_parameters())
+            {
+                var g = p.grad;
+                if (g is null) continue;
+                var acc = scores[name];
+                if (g.dtype != ScalarType.Float32) g = g.to(ScalarType.Float32);
+                switch (Kind)
+                {
+                    case ScoreKind.Grad:
+                        acc.add_(g.abs(), toMean);
+                        break;
+                    case ScoreKind.GradXWeight:
+                        acc.add_(g.mul(p).abs_(), toMean);
+                        break;
+                    case ScoreKind.Fisher:
+                        acc.addcmul_(g, g, toMean * toMean);
+                        break;
+                    case ScoreKind.LrGrad:
+                        acc.add_(g, part.Batch.Lr * part.StepLossTokens); // fp32: acc += (float)(lr * N) * g
+                        break;
+                }
+            }
+        }
+        Units++;
+        Examples += part.Examples.Count(HasLossToken);
     }
 
     /// <summary>

@@ -7,8 +7,8 @@ namespace FactTrace.Tracing;
 /// What is summed per scalar parameter over the units (examples or micro-batches) of a probe set, with g = dL_T/dtheta
 /// of one unit: <c>grad</c> = |g|, <c>grad-x-weight</c> = |theta * g|, <c>fisher</c> = g^2 (empirical Fisher diagonal).
 /// <c>lr-grad</c> is the paper's own trace and exists only during training: Delta_T = sum over the steps of lr(step) *
-/// g, g the gradient of the sum of the per-example losses of the step's task-T examples (each example's mean over its
-/// own loss tokens); a signed sum, ranked by |Delta_T| (<see cref="TraceNames.IsSigned"/>).
+/// g, g the gradient of the summed loss of the step's task-T examples (the training loss summed over their loss tokens
+/// instead of averaged over the batch's); a signed sum, ranked by |Delta_T| (<see cref="TraceNames.IsSigned"/>).
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ScoreKind>))]
 public enum ScoreKind

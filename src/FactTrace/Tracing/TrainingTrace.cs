@@ -6,16 +6,16 @@ using FactTrace.Training;
 namespace FactTrace.Tracing;
 
 /// <summary>
-/// Scores accumulated during training: before each optimizer step (every <c>every</c>-th batch) the batch is split
-/// by task, and the BIO part and the QA part each get their own backward pass (micro-batch granularity: the part is
-/// one unit, its loss the mean over its loss tokens; example granularity: one pass per example). In mixed training
-/// this separates the two tasks inside every batch; in two-stage training stage 1 feeds the BIO scores and stage 2 the
-/// QA scores (and BIO again if replay is on). The gradients are the raw, unclipped ones at the step's weights; the
-/// model's weights and the run are unchanged.
+/// Scores accumulated during training, per task. Micro-batch granularity (the default) reads the trainer's own
+/// backward pass of each task part of a batch (<see cref="ITrainingObserver.AfterPartBackward"/>, see
+/// <see cref="TrainStep"/>): no extra forward or backward, the part's gradient at the step's weights, raw (before
+/// clipping). Example granularity runs one extra pass per example before the step. In mixed training this separates
+/// the two tasks inside every batch; in two-stage training stage 1 feeds the BIO scores and stage 2 the QA scores (and
+/// BIO again if replay is on). The weights and the run are unchanged (bitwise).
 /// <para>
 /// <see cref="ScoreKind.LrGrad"/> (the paper's trace, Delta_T = sum over T's training examples of lr * grad of the
-/// example's loss, at the step it is trained in): a part's pass backpropagates the SUM of its examples' own losses
-/// (each the mean over its own loss tokens, <see cref="Loss.SumOfExampleMeans"/>) and adds lr * g, signed, with the
+/// example's loss, at the step it is trained in): each example's loss is its summed token loss (the training loss,
+/// summed instead of averaged), so a part adds lr * N * g = lr * grad of the part's summed loss, signed, with the
 /// step's <see cref="ObservedBatch.Lr"/>. By linearity that equals one pass per example summed (example granularity,
 /// the brute-force form). Every step is traced (every = 1): the trace is a sum over all of training.
 /// </para>
@@ -47,20 +47,23 @@ public sealed class TrainingTrace : ITrainingObserver, IDisposable
     public long StepsTraced { get; private set; }
     public Dictionary<string, long> StepsByStage { get; } = new();
 
+    bool tracing;
+
     public void BeforeStep(CausalLM model, ObservedBatch batch)
     {
-        if (observed++ % every != 0) return;
-        foreach (var (kind, acc) in new[] { (ExampleKind.Bio, Bio), (ExampleKind.Qa, Qa) })
-        {
-            var part = batch.Examples.Where(e => e.Kind == kind).ToList();
-            if (part.Count == 0) continue;
-            double? lr = Kind == ScoreKind.LrGrad ? batch.Lr : null;
-            if (Granularity == Granularity.MicroBatch) acc.Add(model, part, padId, lr);
-            else foreach (var e in part) acc.Add(model, [e], padId, lr);
-        }
+        tracing = observed++ % every == 0;
+        if (!tracing) return;
         StepsTraced++;
         StepsByStage[batch.Stage] = StepsByStage.GetValueOrDefault(batch.Stage) + 1;
+        if (Granularity != Granularity.Example) return;
+        double? lr = Kind == ScoreKind.LrGrad ? batch.Lr : null;
+        foreach (var e in batch.Examples) (e.Kind == ExampleKind.Bio ? Bio : Qa).Add(model, [e], padId, lr);
         model.zero_grad();
+    }
+
+    public void AfterPartBackward(CausalLM model, ObservedPart part)
+    {
+        if (tracing && Granularity == Granularity.MicroBatch) (part.Kind == ExampleKind.Bio ? Bio : Qa).AddObserved(model, part);
     }
 
     /// <summary>What <see cref="Save"/> writes beside the score files.</summary>

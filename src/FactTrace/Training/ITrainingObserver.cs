@@ -9,12 +9,23 @@ namespace FactTrace.Training;
 public sealed record ObservedBatch(string Stage, int StageIndex, long Step, double Lr, IReadOnlyList<EncodedExample> Examples);
 
 /// <summary>
-/// A hook into <see cref="Trainer"/>: called once per batch, just before the optimizer step on it, i.e. at the weights
-/// the step's gradient is taken at. An observer may run its own forward and backward passes (gradient tracing) but
-/// must leave the weights unchanged and every gradient cleared (<c>model.zero_grad()</c>), so that training with and
-/// without it is identical. It is not told about resumes: what it accumulates covers the steps run in this process.
+/// One task part of a training step, right after its backward pass: the parameters' gradients then hold exactly this
+/// part's gradient of the step's loss, d/dtheta of (sum of the part's token losses) / <see cref="StepLossTokens"/>
+/// (<see cref="Loss.NextTokenSum"/>). Multiplying by <see cref="StepLossTokens"/> gives the gradient of the part's
+/// summed loss; by StepLossTokens / <see cref="LossTokens"/>, of its mean loss.
+/// </summary>
+public sealed record ObservedPart(ObservedBatch Batch, ExampleKind Kind, IReadOnlyList<EncodedExample> Examples, long LossTokens, long StepLossTokens);
+
+/// <summary>
+/// A hook into <see cref="Trainer"/>. <see cref="BeforeStep"/>: once per batch, before its step, at the weights the
+/// step's gradient is taken at; it may run its own forward and backward passes but must leave the weights unchanged
+/// and every gradient cleared (<c>model.zero_grad()</c>). <see cref="AfterPartBackward"/>: the trainer's own
+/// backward pass of each task part (<see cref="TaskParts"/>), for reading the gradients without recomputing them; it
+/// must not change them. Training with and without an observer is bitwise the same (<see cref="TrainStep"/>). An
+/// observer is not told about resumes: what it accumulates covers the steps run in this process.
 /// </summary>
 public interface ITrainingObserver
 {
-    void BeforeStep(CausalLM model, ObservedBatch batch);
+    void BeforeStep(CausalLM model, ObservedBatch batch) { }
+    void AfterPartBackward(CausalLM model, ObservedPart part) { }
 }

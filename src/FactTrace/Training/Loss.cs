@@ -30,17 +30,18 @@ public static class Loss
     }
 
     /// <summary>
-    /// The sum over the batch's examples of each example's own loss, i.e. of <see cref="NextToken"/> of the example
-    /// alone (its mean over its own loss tokens), computed in one pass: every loss token of example n weighs 1/T_n,
-    /// T_n its loss tokens. Unlike <see cref="NextToken"/> of the batch (one mean over all its loss tokens), an
-    /// example's term does not depend on the batch it is in. An example without a loss token adds 0.
+    /// The next-token cross-entropy summed (not averaged) over the batch's loss positions, divided by
+    /// <paramref name="divisor"/>: one task part of a training batch is <c>NextTokenSum(part, N)</c>, N the loss tokens of
+    /// the whole batch, so the parts' losses add up to <see cref="NextToken"/> of the batch and their gradients to its
+    /// gradient. With divisor 1 it is the sum of the examples' own losses, each the sum over its loss tokens (the
+    /// example's negative log-likelihood of its labels): the per-example loss of the lr-grad trace.
     /// </summary>
-    public static Tensor SumOfExampleMeans(CausalLM model, Batch batch)
+    public static Tensor NextTokenSum(CausalLM model, Batch batch, double divisor = 1)
     {
         using var scope = NewDisposeScope();
-        var (logits, targets, keep) = LossPositions(model, batch);
-        var perToken = nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.None); // [N]
-        var weight = keep.sum(1, keepdim: true).clamp_min(1).to(ScalarType.Float32).reciprocal().expand_as(keep).masked_select(keep); // [N]
-        return perToken.mul(weight).sum().MoveToOuterDisposeScope();
+        var (logits, targets, _) = LossPositions(model, batch);
+        var loss = nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum);
+        if (divisor != 1) loss = loss.div(divisor);
+        return loss.MoveToOuterDisposeScope();
     }
 }

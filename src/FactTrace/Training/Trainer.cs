@@ -92,14 +92,25 @@ public sealed class Trainer
                 while (state.Batch < batches.Count)
                 {
                     var lr = schedule.At(state.StageStep);
-                    observer?.BeforeStep(model, new ObservedBatch(stage.Name, state.Stage, state.GlobalStep, lr, batches[state.Batch]));
-                    using (var batch = Batch.Collate(batches[state.Batch], tokenizer.PadId))
+                    var observed = new ObservedBatch(stage.Name, state.Stage, state.GlobalStep, lr, batches[state.Batch]);
+                    observer?.BeforeStep(model, observed);
+                    var parts = TaskParts.Of(batches[state.Batch]);
+                    var collated = parts.Select(p => Batch.Collate(p.Examples, tokenizer.PadId)).ToList();
+                    try
                     {
-                        lastLoss = TrainStep(batch, opt, parameters, lr, stage.Name, state.GlobalStep);
+                        long stepLossTokens = collated.Sum(b => (long)b.LossTokens);
+                        Action<int>? afterPart = observer is null ? null : i =>
+                            observer.AfterPartBackward(model, new ObservedPart(observed, parts[i].Kind, parts[i].Examples, collated[i].LossTokens, stepLossTokens));
+                        lastLoss = TrainStep(collated, opt, parameters, lr, stage.Name, state.GlobalStep, afterPart);
+                        var tokens = collated.Sum(b => b.Tokens);
                         state.LossSum += lastLoss;
                         state.LossCount++;
-                        state.TokensSinceLog += batch.Tokens;
-                        sessionTokens += batch.Tokens;
+                        state.TokensSinceLog += tokens;
+                        sessionTokens += tokens;
+                    }
+                    finally
+                    {
+                        foreach (var b in collated) b.Dispose();
                     }
                     state.Batch++;
                     state.StageStep++;
@@ -155,8 +166,9 @@ public sealed class Trainer
         return result;
     }
 
-    double TrainStep(Batch batch, AdamW opt, List<TorchSharp.Modules.Parameter> parameters, double lr, string stage, long step) =>
-        Training.TrainStep.Run(model, options.Precision, opt, parameters, batch, lr, options.GradClip,
+    double TrainStep(IReadOnlyList<Batch> parts, AdamW opt, List<TorchSharp.Modules.Parameter> parameters, double lr, string stage, long step,
+        Action<int>? afterPart) =>
+        Training.TrainStep.Run(model, null, Training.TrainStep.AutocastOf(options.Precision), opt, parameters, parts, lr, options.GradClip,
             value =>
             {
                 if (!float.IsFinite(value))
@@ -166,7 +178,7 @@ public sealed class Trainer
             {
                 if (!double.IsFinite(norm))
                     throw new FactTraceException($"gradient norm is {norm} at step {step + 1} of stage '{stage}': training stopped; the last checkpoint in '{StateDir}' is intact");
-            });
+            }, afterPart);
 
     /// <summary>
     /// An evaluation, then the native heap trimmed: evaluation batches are larger than training steps, and the heap
