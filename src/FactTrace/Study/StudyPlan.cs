@@ -126,8 +126,8 @@ public static class StudyPlan
             });
 
             // The paper's own trace (lr-grad) accumulates during training: the trainings then carry the observer, and the
-            // trace stages rank what they wrote (train_scores/). Such a training restarts rather than resumes after a
-            // kill, since its sums would miss the steps before the stop.
+            // trace stages rank what they wrote (train_scores/). The trainer's checkpoints hold the sums, so such a
+            // training resumes after a kill like any other.
             var duringTraining = preset.Trace.Score == ScoreKind.LrGrad
                 ? new TrainingTraceOptions { Score = ScoreKind.LrGrad, Granularity = Granularity.MicroBatch } : null;
             foreach (var strategy in Strategies)
@@ -139,7 +139,7 @@ public static class StudyPlan
                     Name = train,
                     Inputs = [world, init],
                     Options = duringTraining is null ? options : new { train = options, trace_during_training = duringTraining },
-                    Resumable = duringTraining is null,
+                    Resumable = true,
                     Run = c =>
                     {
                         var latest = new StateStore(Path.Combine(c.Dir, "state")).Latest();
@@ -151,7 +151,7 @@ public static class StudyPlan
                                 : $"{train}: the interrupted attempt left no checkpoint; starting over");
                         EvalResult? Work(IProgress<TrainProgress>? progress) => duringTraining is null
                             ? TrainRun.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume, force: true, progress, c.Cancel)
-                            : TracedTraining.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume: false, force: true, duringTraining, progress, c.Cancel);
+                            : TracedTraining.Run(c.Of(world), StartingPoint(r, runDir, p), c.Dir, options, resume, force: !resume, duringTraining, progress, c.Cancel);
                         try
                         {
                             if (r.Host is null) Work(null);

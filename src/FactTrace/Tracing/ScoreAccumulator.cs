@@ -151,6 +151,24 @@ public sealed class ScoreAccumulator : IDisposable
         Units++;
     }
 
+    /// <summary>
+    /// Replaces the sums and counts with saved ones (a resumed training's, from <see cref="TrainingTrace.SaveState"/>);
+    /// every parameter must be there with its shape. <paramref name="file"/> names the source in errors.
+    /// </summary>
+    public void Restore(IReadOnlyDictionary<string, Tensor> saved, long units, long examples, long skipped, string file)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, acc) in scores)
+        {
+            if (!saved.TryGetValue(name, out var t))
+                throw new FactTraceException($"'{file}' lacks the scores of '{name}'");
+            if (!t.shape.SequenceEqual(acc.shape))
+                throw new FactTraceException($"'{file}': '{name}' has shape [{string.Join(",", t.shape)}], the model [{string.Join(",", acc.shape)}]");
+            acc.copy_(t);
+        }
+        (Units, Examples, Skipped) = (units, examples, skipped);
+    }
+
     static bool HasLossToken(EncodedExample e)
     {
         for (var i = 1; i < e.Labels.Length; i++) if (e.Labels[i] != EncodedExample.Ignore) return true;

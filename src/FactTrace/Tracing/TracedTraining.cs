@@ -15,12 +15,8 @@ public static class TracedTraining
     {
         options.Validate();
         if (resume && force) throw new OptionException("resume", "and `force` exclude each other");
-        if (trace is not null)
-        {
-            OptionException.Nested("trace", trace.Validate);
-            if (resume)
-                throw new OptionException("trace_score", "cannot be combined with `resume`: the scores would miss the steps before the stop (start over with `force`)");
-        }
+        // A resume continues the sums from the checkpoint (the trainer's checkpoints hold them, see TrainingTrace.SaveState).
+        if (trace is not null) OptionException.Nested("trace", trace.Validate);
         TrainingTrace? observer = null;
         try
         {

@@ -66,6 +66,49 @@ public sealed class TrainingTrace : ITrainingObserver, IDisposable
         if (tracing && Granularity == Granularity.MicroBatch) (part.Kind == ExampleKind.Bio ? Bio : Qa).AddObserved(model, part);
     }
 
+    public string Fingerprint => $"training-trace {Kind.Name()} {Granularity.Name()} every {every}";
+
+    /// <summary>The sums and counters so far, into a trainer checkpoint folder (the trainer writes it atomically).</summary>
+    public void SaveState(string checkpointDir)
+    {
+        Safetensors.Write(Path.Combine(checkpointDir, StateBio), Bio.Scores);
+        Safetensors.Write(Path.Combine(checkpointDir, StateQa), Qa.Scores);
+        var counters = new Counters(observed, StepsTraced, new(StepsByStage), Bio.Units, Bio.Examples, Bio.Skipped, Qa.Units, Qa.Examples, Qa.Skipped);
+        AtomicFile.WriteAllText(Path.Combine(checkpointDir, StateInfo), Json.Serialize(counters) + "\n");
+    }
+
+    /// <summary>Continues from a checkpoint's sums (a resume); refuses a checkpoint without them.</summary>
+    public void LoadState(string checkpointDir)
+    {
+        var info = Path.Combine(checkpointDir, StateInfo);
+        if (!File.Exists(info))
+            throw new FactTraceException($"trainer state '{checkpointDir}' holds no training-trace sums ({StateInfo}); start over with `force`");
+        var c = Json.ReadFile<Counters>(info, "training-trace state");
+        foreach (var (acc, file, units, examples, skipped) in new[] { (Bio, StateBio, c.BioUnits, c.BioExamples, c.BioSkipped), (Qa, StateQa, c.QaUnits, c.QaExamples, c.QaSkipped) })
+        {
+            var path = Path.Combine(checkpointDir, file);
+            var saved = Safetensors.Read(path);
+            try { acc.Restore(saved, units, examples, skipped, path); }
+            finally { foreach (var t in saved.Values) t.Dispose(); }
+        }
+        (observed, StepsTraced) = (c.Observed, c.StepsTraced);
+        StepsByStage.Clear();
+        foreach (var (k, v) in c.StepsByStage) StepsByStage[k] = v;
+    }
+
+    const string StateBio = "trace_bio.safetensors", StateQa = "trace_qa.safetensors", StateInfo = "trace_state.json";
+
+    internal sealed record Counters(
+        [property: JsonPropertyName("observed")] long Observed,
+        [property: JsonPropertyName("steps_traced")] long StepsTraced,
+        [property: JsonPropertyName("steps_by_stage")] Dictionary<string, long> StepsByStage,
+        [property: JsonPropertyName("bio_units")] long BioUnits,
+        [property: JsonPropertyName("bio_examples")] long BioExamples,
+        [property: JsonPropertyName("bio_skipped")] long BioSkipped,
+        [property: JsonPropertyName("qa_units")] long QaUnits,
+        [property: JsonPropertyName("qa_examples")] long QaExamples,
+        [property: JsonPropertyName("qa_skipped")] long QaSkipped);
+
     /// <summary>What <see cref="Save"/> writes beside the score files.</summary>
     public sealed record Info(
         [property: JsonPropertyName("format_version")] int FormatVersion,

@@ -11,7 +11,7 @@ namespace FactTrace.Training;
 /// The resumable state of a run in <c>state/</c> (through <see cref="StateStore"/>): weights, AdamW moments and the
 /// <see cref="TrainerState"/> position, plus the run fingerprint that a resume must match.
 /// </summary>
-internal sealed class Checkpoints(CausalLM model, TrainOptions options, Trainer.Data data, string stateDir)
+internal sealed class Checkpoints(CausalLM model, TrainOptions options, Trainer.Data data, string stateDir, ITrainingObserver? observer)
 {
     public string Dir { get; } = stateDir;
     StateStore Store => new(Dir);
@@ -27,6 +27,7 @@ internal sealed class Checkpoints(CausalLM model, TrainOptions options, Trainer.
             Safetensors.Write(Path.Combine(dir, "model.safetensors"), StateDict());
             Safetensors.Write(Path.Combine(dir, "optimizer.safetensors"), opt.StateTensors());
             AtomicFile.WriteAllText(Path.Combine(dir, "trainer_state.json"), JsonSerializer.Serialize(saved, Json.Indented));
+            observer?.SaveState(dir);
         });
     }
 
@@ -62,12 +63,15 @@ internal sealed class Checkpoints(CausalLM model, TrainOptions options, Trainer.
                 p.copy_(w);
             }
             opt.LoadState(moments, state.OptimizerStep);
+            observer?.LoadState(folder);
         }
         finally
         {
             foreach (var t in weights.Values.Concat(moments.Values)) t.Dispose();
         }
     }
+
+    public void RestoreObserver(string folder) => observer?.LoadState(folder);
 
     /// <summary>SHA-256 over options, model config and every example's tokens: what must match for a resume.</summary>
     public string Fingerprint()
@@ -76,6 +80,7 @@ internal sealed class Checkpoints(CausalLM model, TrainOptions options, Trainer.
         void Add(string s) { var b = Encoding.UTF8.GetBytes(s); sha.TransformBlock(b, 0, b.Length, null, 0); }
         Add(JsonSerializer.Serialize(options, Json.Line));
         Add(model.Config.ToJson());
+        if (observer is { Fingerprint: { Length: > 0 } f }) Add("observer:" + f);
         foreach (var e in data.Bio.Concat(data.QaTrain))
             Add(string.Join(",", e.Ids) + "|" + string.Join(",", e.Labels) + "|" + e.Kind + e.Person + ";");
         sha.TransformFinalBlock([], 0, 0);

@@ -21,11 +21,19 @@ public sealed record ObservedPart(ObservedBatch Batch, ExampleKind Kind, IReadOn
 /// step's gradient is taken at; it may run its own forward and backward passes but must leave the weights unchanged
 /// and every gradient cleared (<c>model.zero_grad()</c>). <see cref="AfterPartBackward"/>: the trainer's own
 /// backward pass of each task part (<see cref="TaskParts"/>), for reading the gradients without recomputing them; it
-/// must not change them. Training with and without an observer is bitwise the same (<see cref="TrainStep"/>). An
-/// observer is not told about resumes: what it accumulates covers the steps run in this process.
+/// must not change them. Training with and without an observer is bitwise the same (<see cref="TrainStep"/>).
+/// <para>
+/// Resumes: the trainer's checkpoints hold the observer's state (<see cref="SaveState"/> writes into the checkpoint
+/// folder, <see cref="LoadState"/> reads it back on resume), and <see cref="Fingerprint"/> is part of the run's
+/// fingerprint, so a run is only continued by an observer of the same kind, and what it accumulates covers every step.
+/// </para>
 /// </summary>
 public interface ITrainingObserver
 {
     void BeforeStep(CausalLM model, ObservedBatch batch) { }
     void AfterPartBackward(CausalLM model, ObservedPart part) { }
+    /// <summary>What the observer computes (kind and settings), for the run fingerprint; "" for one that keeps no state.</summary>
+    string Fingerprint => "";
+    void SaveState(string checkpointDir) { }
+    void LoadState(string checkpointDir) { }
 }

@@ -39,7 +39,7 @@ public sealed class Trainer
         (this.model, this.tokenizer, this.options, this.outDir, this.evaluate, this.progress, this.observer) =
             (model, tokenizer, options, outDir, evaluate, progress, observer);
         stages = new StagePlan(data, options);
-        checkpoints = new Checkpoints(model, options, data, StateDir);
+        checkpoints = new Checkpoints(model, options, data, StateDir, observer);
         metrics = new MetricsLog(MetricsPath, stages);
     }
 
@@ -66,7 +66,11 @@ public sealed class Trainer
             state = new TrainerState { RunFingerprint = fingerprint };
             AtomicFile.WriteAllText(MetricsPath, "");
         }
-        if (state.Finished && File.Exists(EvalPath)) return evaluate?.Read(EvalPath);
+        if (state.Finished && File.Exists(EvalPath))
+        {
+            if (saved is not null) checkpoints.RestoreObserver(saved); // what it accumulated, as if it had watched
+            return evaluate?.Read(EvalPath);
+        }
 
         using var opt = new AdamW(WeightDecay.Groups(model, options.WeightDecay), options.Beta1, options.Beta2);
         if (saved is not null) checkpoints.RestoreWeightsAndMoments(saved, opt, state);

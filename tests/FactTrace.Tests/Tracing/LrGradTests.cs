@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FactTrace.Cli;
+using FactTrace.IO;
 using FactTrace.Models;
 using FactTrace.Tests.Training;
 using FactTrace.Tracing;
@@ -313,6 +314,64 @@ public class LrGradTests(ITestOutputHelper output)
         output.WriteLine($"parts vs whole batch: max |dg| / max |g| = {worst:E2}");
         Assert.True(worst < 1e-5, $"{worst}");
         model.zero_grad();
+    }
+
+    [Theory]
+    [InlineData(Strategy.Mixed)]
+    [InlineData(Strategy.TwoStage)]
+    public void AResumedTracedTrainingGivesBitwiseTheScoresOfAnUninterruptedOne(Strategy strategy)
+    {
+        // The checkpoints hold the sums: stop after step 7 (the checkpoint is at step 4), resume with a new observer
+        // and a model of other initial weights; scores and counts equal the straight run's.
+        set_num_threads(1);
+        var w = TraceFixture.World();
+        var tok = w.Tokenizer;
+        var o = TrainingFixture.Options(strategy) with { BioEpochs = 2, QaEpochs = 2, EvalEvery = 0 };
+        var data = ExampleEncoder.FromWorld(w, tok);
+        using var shape = TrainingFixture.Model(w);
+        using var straight = new TrainingTrace(shape, ScoreKind.LrGrad, Granularity.MicroBatch, tok.PadId);
+        using (var model = TrainingFixture.Model(w))
+        using (var trace = new TrainingTrace(model, ScoreKind.LrGrad, Granularity.MicroBatch, tok.PadId))
+        {
+            new Trainer(model, tok, data, o, TrainingFixture.TempDir(), observer: trace).Run(false);
+            Copy(trace, straight);
+        }
+        var dir = TrainingFixture.TempDir();
+        using (var model = TrainingFixture.Model(w))
+        using (var trace = new TrainingTrace(model, ScoreKind.LrGrad, Granularity.MicroBatch, tok.PadId))
+            Assert.Throws<TrainingStopped>(() => new Trainer(model, tok, data, o with { StopAfterStep = 7 }, dir, observer: trace).Run(false));
+        // Without the observer (or with another kind) the run is another configuration: refused, nothing changed.
+        using (var model = TrainingFixture.Model(w))
+        {
+            var e = Assert.ThrowsAny<FactTraceException>(() => new Trainer(model, tok, data, o, dir).Run(resume: true));
+            Assert.Contains("different run configuration", e.Message);
+        }
+        using (var model = TrainingFixture.Model(w, seed: 99))
+        using (var trace = new TrainingTrace(model, ScoreKind.LrGrad, Granularity.MicroBatch, tok.PadId))
+        {
+            new Trainer(model, tok, data, o, dir, observer: trace).Run(resume: true);
+            Assert.Equal(Flat(straight.Bio), Flat(trace.Bio));
+            Assert.Equal(Flat(straight.Qa), Flat(trace.Qa));
+            Assert.Equal((straight.Bio.Units, straight.Bio.Examples, straight.Qa.Units, straight.Qa.Examples, straight.StepsTraced),
+                (trace.Bio.Units, trace.Bio.Examples, trace.Qa.Units, trace.Qa.Examples, trace.StepsTraced));
+            Assert.Equal(straight.StepsByStage, trace.StepsByStage);
+        }
+        // Resuming a finished run gives its sums again.
+        using (var model = TrainingFixture.Model(w))
+        using (var trace = new TrainingTrace(model, ScoreKind.LrGrad, Granularity.MicroBatch, tok.PadId))
+        {
+            new Trainer(model, tok, data, o, dir, observer: trace).Run(resume: true);
+            Assert.Equal(Flat(straight.Qa), Flat(trace.Qa));
+        }
+    }
+
+    /// <summary>Makes <paramref name="to"/> hold <paramref name="from"/>'s sums and counters (through a checkpoint folder).</summary>
+    static void Copy(TrainingTrace from, TrainingTrace to)
+    {
+        var d = TrainingFixture.TempDir();
+        Directory.CreateDirectory(d);
+        from.SaveState(d);
+        to.LoadState(d);
     }
 
     [Fact]
