@@ -74,7 +74,7 @@ public static class ReportBuilder
         var claims = Claims.Evaluate(ClaimInputsOf(c));
         var sections = new List<Section>
         {
-            new("Headline: the paper's claims and ours", "headline", Headline(claims)),
+            new("Headline: the paper's claims and ours", "headline", [.. Headline(claims), .. RobustnessLine(d)]),
             new("Final evaluation", "final", ScoreSections.FinalScores(c)),
             new("Learning curves", "curves", ScoreSections.LearningCurves(c)),
             new("QA-OOD per attribute", "attributes", ScoreSections.PerAttribute(c)),
@@ -82,6 +82,7 @@ public static class ReportBuilder
             new("Where the shared parameters sit", "heatmaps", TraceSections.Heatmaps(c)),
             new("Ablation: resetting S vs controls", "ablation", InterventionSections.Ablation(c)),
             new("Grafting", "graft", InterventionSections.Graft(c)),
+            new("Robustness: every claim under every trace variant", "robustness", RobustnessSections.Table(c)),
             new("Run stages", "stages", Stages(c)),
             new("How to read this report", "method", Method()),
         };
@@ -178,6 +179,9 @@ public static class ReportBuilder
             blocks.Add(new Note($"{missing.Count} of {claims.Count} claims are not measured: their inputs are missing (see the sections below)."));
         return blocks;
     }
+
+    static IEnumerable<Block> RobustnessLine(RunData d) =>
+        RobustnessSections.HeadlineLine(d) is { } line ? [new Paragraph(line)] : [];
 
     static List<Block> Stages(ReportContext c)
     {

@@ -9,7 +9,7 @@ namespace FactTrace.Reporting;
 
 /// <summary>What one seed's run left for one strategy; null where a file is missing.</summary>
 public sealed record StrategyRun(string Strategy, EvalResult? Eval, List<CurvePoint>? Curve, TraceReport? Trace,
-    AblationReport? Ablation, GraftReport? Graft);
+    AblationReport? Ablation, GraftReport? Graft, RobustnessReport? Robustness = null);
 
 /// <summary>One seed's folder (the run folder itself for a one-seed run) and its two strategies.</summary>
 public sealed record SeedRun(string Folder, IReadOnlyDictionary<string, StrategyRun> Strategies);
@@ -35,7 +35,7 @@ public sealed record RunData(string RunDir, Manifest? Manifest, IReadOnlyList<Se
             var strategies = Strategies.ToDictionary(s => s, s => new StrategyRun(s,
                 RunReader.Eval(Path.Combine(dir, s)), RunReader.Curve(Path.Combine(dir, s)),
                 RunReader.Trace(Path.Combine(dir, "trace", s)), RunReader.Ablation(Path.Combine(dir, "ablate", s)),
-                RunReader.Graft(Path.Combine(dir, "graft", s))));
+                RunReader.Graft(Path.Combine(dir, "graft", s)), RunReader.Robustness(Path.Combine(dir, "robustness", s))));
             return new SeedRun(folder, strategies);
         }).ToList();
         if (manifest is null && seeds.All(s => s.Strategies.Values.All(r => r.Eval is null && r.Curve is null && r.Trace is null)))

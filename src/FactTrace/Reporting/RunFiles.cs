@@ -10,7 +10,7 @@ namespace FactTrace.Reporting;
 public static class RunFiles
 {
     public const string Eval = "eval.json", Metrics = "metrics.jsonl", Trace = TraceFiles.Report, Ablation = AblationRun.ReportFile,
-        Graft = GraftRun.ReportFile;
+        Graft = GraftRun.ReportFile, Robustness = RobustnessReport.FileName;
 }
 
 /// <summary>An evaluation line of metrics.jsonl (type eval or eval_final): a point of the learning curves.</summary>
@@ -30,6 +30,7 @@ public static class RunReader
     public static TraceReport? Trace(string dir) => ReadOptional<TraceReport>(Path.Combine(dir, RunFiles.Trace), "trace file");
     public static AblationReport? Ablation(string dir) => ReadOptional<AblationReport>(Path.Combine(dir, RunFiles.Ablation), "ablation file");
     public static GraftReport? Graft(string dir) => ReadOptional<GraftReport>(Path.Combine(dir, RunFiles.Graft), "graft file");
+    public static RobustnessReport? Robustness(string dir) => ReadOptional<RobustnessReport>(Path.Combine(dir, RunFiles.Robustness), "robustness file");
 
     /// <summary>The eval and eval_final lines of metrics.jsonl (other lines and unknown fields are skipped); null if no file.</summary>
     public static List<CurvePoint>? Curve(string dir)

@@ -35,6 +35,8 @@ public sealed record Preset
     public TraceOptions Trace { get; init; } = new();
     public AblationOptions Ablate { get; init; } = new();
     public GraftOptions Graft { get; init; } = new();
+    /// <summary>The robustness table's variants (trace kind x scope x rho, resets of S); resets on the mixed model only.</summary>
+    public RobustnessOptions Robustness { get; init; } = new();
     /// <summary>The rho of the headline numbers and the heatmaps.</summary>
     public double HeadlineRho { get; init; } = 0.01;
 
@@ -49,6 +51,7 @@ public sealed record Preset
         OptionException.Nested("trace", Trace.Validate);
         OptionException.Nested("ablate", Ablate.Validate);
         OptionException.Nested("graft", Graft.Validate);
+        OptionException.Nested("robustness", Robustness.Validate);
         if (!(HeadlineRho > 0 && HeadlineRho <= 1)) throw new OptionException("headline_rho", $"must be in (0, 1] (got {HeadlineRho})");
     }
 }
@@ -114,6 +117,7 @@ public static class Presets
         TwoStage = new TrainOptions { Strategy = Strategy.TwoStage, BioEpochs = 10, QaEpochs = 5, Lr = 1e-5, BatchSize = 16, WarmupFraction = 0.03 },
         Mixed = new TrainOptions { Strategy = Strategy.Mixed, BioEpochs = 10, Lr = 1e-5, BatchSize = 16, WarmupFraction = 0.03 },
         Trace = Tiny.Trace,
+        Robustness = Tiny.Robustness,
         Ablate = Tiny.Ablate,
         Graft = Tiny.Graft,
     };

@@ -200,6 +200,31 @@ public static class StudyPlan
             Analysis("graft", GraftRun.ReportFile, graft, true, (c, model, trace, progress) =>
                 GraftRun.Run(new GraftRequest(c.Of(world), model, c.Dir, graft)
                     { Reference = StartingPoint(r, runDir, p), Shared = trace, Force = true }, progress));
+            // The robustness table's variants: no new training, every trace kind x scope x rho of each model, resets of S
+            // on the mixed model (claim 4 is about it).
+            foreach (var strategy in Strategies)
+            {
+                var model = Path.Combine(runDir, p + strategy, "final");
+                var name = $"{p}robustness/{strategy}";
+                var trained = strategy == "mixed" ? preset.Mixed : preset.TwoStage;
+                var robust = preset.Robustness with
+                {
+                    Seed = seed, Probe = preset.Robustness.Probe with { Seed = seed },
+                    ResetRhos = strategy == "mixed" ? preset.Robustness.ResetRhos : [],
+                };
+                stages.Add(new Stage
+                {
+                    Name = name,
+                    Inputs = [world, init, p + strategy],
+                    Options = new { robustness = robust, precision = trained.Precision },
+                    Run = c => Work(r, name, progress =>
+                        RobustnessRun.Run(new RobustnessRequest(c.Of(world), model, c.Dir, robust)
+                        {
+                            Reference = StartingPoint(r, runDir, p), Precision = Json.Serialize(trained.Precision).Trim('"'), Force = true,
+                        }, progress)),
+                    Check = d => JsonComplete(d, RobustnessReport.FileName),
+                });
+            }
         }
 
         if (report is null) return stages;

@@ -53,7 +53,7 @@ public sealed class ScoreAccumulator : IDisposable
     /// (<see cref="Loss.NextTokenSum"/>: each example's loss is the sum over its loss tokens), and adds lr * g, signed.
     /// </para>
     /// </summary>
-    public double Add(CausalLM model, IReadOnlyList<EncodedExample> unit, int padId, double? lr = null)
+    public double Add(CausalLM model, IReadOnlyList<EncodedExample> unit, int padId, double? lr = null, Action? beforeClear = null)
     {
         var kept = unit.Where(HasLossToken).ToList();
         Skipped += unit.Count - kept.Count;
@@ -65,6 +65,7 @@ public sealed class ScoreAccumulator : IDisposable
         var value = loss.item<float>();
         if (!float.IsFinite(value)) throw new FactTraceException($"loss is {value} on a probe example of person {kept[0].Person}: the model is broken");
         loss.backward();
+        beforeClear?.Invoke();
         AddGradients(model, lr);
         Examples += kept.Count;
         return value;
@@ -79,7 +80,16 @@ public sealed class ScoreAccumulator : IDisposable
     public void AddObserved(CausalLM model, ObservedPart part)
     {
         if (part.LossTokens == 0) return;
-        var toMean = part.StepLossTokens / (double)part.LossTokens;
+        AddHeld(model, Kind == ScoreKind.LrGrad ? part.Batch.Lr * part.StepLossTokens : part.StepLossTokens / (double)part.LossTokens);
+        Examples += part.Examples.Count(HasLossToken);
+    }
+
+    /// <summary>
+    /// Adds the score of the gradients the parameters hold, times <paramref name="scale"/>, without changing them (the
+    /// gradient is taken to be scale * g: |scale g|, |scale theta g|, (scale g)^2, or scale g for lr-grad). Counts one unit.
+    /// </summary>
+    public void AddHeld(CausalLM model, double scale = 1)
+    {
         using (var noGrad = no_grad())
         using (var scope = NewDisposeScope())
         {
@@ -92,22 +102,21 @@ public sealed class ScoreAccumulator : IDisposable
                 switch (Kind)
                 {
                     case ScoreKind.Grad:
-                        acc.add_(g.abs(), toMean);
+                        acc.add_(g.abs(), scale);
                         break;
                     case ScoreKind.GradXWeight:
-                        acc.add_(g.mul(p).abs_(), toMean);
+                        acc.add_(g.mul(p).abs_(), scale);
                         break;
                     case ScoreKind.Fisher:
-                        acc.addcmul_(g, g, toMean * toMean);
+                        acc.addcmul_(g, g, scale * scale);
                         break;
                     case ScoreKind.LrGrad:
-                        acc.add_(g, part.Batch.Lr * part.StepLossTokens); // fp32: acc += (float)(lr * N) * g
+                        acc.add_(g, scale); // fp32: acc += (float)scale * g
                         break;
                 }
             }
         }
         Units++;
-        Examples += part.Examples.Count(HasLossToken);
     }
 
     /// <summary>
@@ -169,6 +178,9 @@ public sealed class ScoreAccumulator : IDisposable
         (Units, Examples, Skipped) = (units, examples, skipped);
     }
 
+    /// <summary>Takes the example counts of the accumulator whose passes this one read (<see cref="GradientTrace.RunKinds"/>).</summary>
+    internal void CountExamplesLike(ScoreAccumulator lead) => (Examples, Skipped) = (lead.Examples, lead.Skipped);
+
     static bool HasLossToken(EncodedExample e)
     {
         for (var i = 1; i < e.Labels.Length; i++) if (e.Labels[i] != EncodedExample.Ignore) return true;
@@ -187,6 +199,54 @@ public static class GradientTrace
 {
     /// <summary>Examples (or micro-batches) between forced garbage collections: native memory is freed by finalizers.</summary>
     public const int CollectEvery = 16;
+
+    /// <summary>
+    /// Several post-hoc kinds at once from the same backward passes (one per example or micro-batch, as
+    /// <see cref="Run"/>): each kind's sums equal those of its own <see cref="Run"/>, at the cost of one.
+    /// </summary>
+    public static Dictionary<ScoreKind, ScoreAccumulator> RunKinds(CausalLM model, IReadOnlyList<EncodedExample> examples,
+        IReadOnlyList<ScoreKind> kinds, Granularity granularity, int padId, int microBatch = 8, Action<long, long>? progress = null)
+    {
+        if (kinds.Count == 0) return [];
+        if (kinds.Distinct().Count() != kinds.Count) throw new ArgumentException("a kind is given twice", nameof(kinds));
+        foreach (var k in kinds)
+            if (k.DuringTrainingOnly()) throw new OptionException("score", $"{k.Name()} is accumulated during training only");
+        if (granularity == Granularity.MicroBatch && microBatch <= 0)
+            throw new OptionException("micro_batch", $"must be positive (got {microBatch})");
+        var size = granularity == Granularity.Example ? 1 : microBatch;
+        var all = kinds.ToDictionary(k => k, k => new ScoreAccumulator(model, k));
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            long done = 0, units = 0;
+            var others = kinds.Skip(1).Select(k => all[k]).ToList();
+            var lead = all[kinds[0]];
+            foreach (var unit in examples.Chunk(size))
+            {
+                // The lead kind runs the pass; the others read its gradients before it clears them.
+                lead.Add(model, unit, padId, beforeClear: others.Count == 0 ? null : () => { foreach (var o in others) o.AddHeld(model); });
+                done += unit.Length;
+                if (++units % CollectEvery == 0) GC.Collect();
+                if (units % (CollectEvery * 8) == 0) NativeHeap.Collect();
+                progress?.Invoke(done, examples.Count);
+            }
+            foreach (var o in others) o.CountExamplesLike(lead);
+            model.zero_grad();
+            NativeHeap.Collect();
+            return all;
+        }
+        catch
+        {
+            foreach (var a in all.Values) a.Dispose();
+            throw;
+        }
+        finally
+        {
+            model.zero_grad();
+            model.train(wasTraining);
+        }
+    }
 
     /// <summary>
     /// Sums the score over <paramref name="examples"/>: one backward pass per example (batch of 1, no padding) or per

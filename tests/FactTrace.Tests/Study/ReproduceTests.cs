@@ -26,10 +26,11 @@ public class ReproduceTests
         Trace = new TraceOptions { Probe = new ProbeOptions { BioSize = 8, QaSize = 8 } },
         Ablate = new AblationOptions { Controls = 2, Heads = 1, EvalPeople = 4 },
         Graft = new GraftOptions { Steps = 3, EvalPeople = 4 },
+        Robustness = new RobustnessOptions { Rhos = [0.01, 0.05], ResetRhos = [0.05], Controls = 1, EvalPeople = 4, Probe = new ProbeOptions { BioSize = 8, QaSize = 8 } },
     };
 
     static readonly string[] All = ["world", "init", "two-stage", "mixed", "trace/two-stage", "trace/mixed", "ablate/two-stage",
-        "ablate/mixed", "graft/two-stage", "graft/mixed", "report"];
+        "ablate/mixed", "graft/two-stage", "graft/mixed", "robustness/two-stage", "robustness/mixed", "report"];
 
     [Fact]
     public void RunsEveryStageFromTheLibraryResumesAndRedoesWhatChanged()
