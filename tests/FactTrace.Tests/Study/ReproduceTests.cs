@@ -77,8 +77,8 @@ public class ReproduceTests
         // A changed mixed option redoes mixed, its analyses and the report only.
         var changed = request with { Preset = request.Preset with { Mixed = request.Preset.Mixed with { Lr = 1e-3 } } };
         var third = Reproduction.Run(changed);
-        Assert.Equal(["mixed", "trace/mixed", "ablate/mixed", "graft/mixed", "report"], third.Ran);
-        Assert.Equal(["world", "init", "two-stage", "trace/two-stage", "ablate/two-stage", "graft/two-stage"], third.Skipped);
+        Assert.Equal(["mixed", "trace/mixed", "ablate/mixed", "graft/mixed", "robustness/mixed", "report"], third.Ran);
+        Assert.Equal(["world", "init", "two-stage", "trace/two-stage", "ablate/two-stage", "graft/two-stage", "robustness/two-stage"], third.Skipped);
     }
 
     [Fact]
