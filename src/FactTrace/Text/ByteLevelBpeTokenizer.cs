@@ -227,7 +227,7 @@ public sealed class ByteLevelBpeTokenizer : ByteBpeTokenizerBase
         if (root.TryGetProperty("normalizer", out var el) && el.ValueKind == JsonValueKind.Object) Check(el, "normalizer");
     }
 
-    static List<AddedToken> ReadAddedTokens(JsonElement root, Func<string, FactTraceException> fail)
+    internal static List<AddedToken> ReadAddedTokens(JsonElement root, Func<string, FactTraceException> fail)
     {
         var list = new List<AddedToken>();
         if (!root.TryGetProperty("added_tokens", out var arr) || arr.ValueKind != JsonValueKind.Array) return list;

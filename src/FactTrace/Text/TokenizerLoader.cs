@@ -12,7 +12,8 @@ public static class TokenizerLoader
     static readonly Func<string, ITokenizer> DefaultWordLevel = WordLevelTokenizer.Load;
 
     /// <summary>
-    /// Loads from a folder: tokenizer.json by its model type (BPE -> <see cref="ByteLevelBpeTokenizer"/>, WordLevel ->
+    /// Loads from a folder: tokenizer.json by its model type (BPE -> <see cref="ByteLevelBpeTokenizer"/>, or
+    /// <see cref="SentencePieceBpeTokenizer"/> for the Llama-2 layout (a "▁"-prepending normalizer, byte fallback), WordLevel ->
     /// the world's word-level tokenizer), else a tiktoken tokenizer.model or original/tokenizer.model ->
     /// <see cref="Llama3Tokenizer"/>. A file path is read by its kind (.json or tiktoken).
     /// </summary>
@@ -47,16 +48,17 @@ public static class TokenizerLoader
             return Llama3Tokenizer.Load(file);
         }
 
-        var type = ReadModelType(file);
+        var (type, sentencePiece) = ReadModelType(file);
         return type switch
         {
+            "BPE" when sentencePiece => SentencePieceBpeTokenizer.Load(file),
             "BPE" => ByteLevelBpeTokenizer.Load(file),
             "WordLevel" => (wordLevel ?? DefaultWordLevel)(file),
-            _ => throw new FactTraceException($"{file}: tokenizer type \"{type}\" is not supported (BPE with ByteLevel, WordLevel, or a tiktoken tokenizer.model)"),
+            _ => throw new FactTraceException($"{file}: tokenizer type \"{type}\" is not supported (BPE with ByteLevel, SentencePiece-style BPE, WordLevel, or a tiktoken tokenizer.model)"),
         };
     }
 
-    static string ReadModelType(string file)
+    static (string Type, bool SentencePiece) ReadModelType(string file)
     {
         try
         {
@@ -64,7 +66,7 @@ public static class TokenizerLoader
             if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("model", out var model)
                 || model.ValueKind != JsonValueKind.Object)
                 throw new FactTraceException($"{file}: no \"model\" object (not an HF tokenizer.json)");
-            return ByteLevelBpeTokenizer.ModelType(model);
+            return (ByteLevelBpeTokenizer.ModelType(model), SentencePieceBpeTokenizer.IsSentencePiece(doc.RootElement));
         }
         catch (JsonException e)
         {
