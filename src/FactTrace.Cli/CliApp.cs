@@ -21,6 +21,7 @@ public static class CliApp
                      GraftCommand.Create(),
                      ReproduceCommand.Create(),
                      ReportCommand.Create(),
+                     TokenizeCommand.Create(),
                      BenchCommand.Create(),
                  })
             root.Subcommands.Add(command);

@@ -118,6 +118,11 @@ public abstract class ByteBpeTokenizerBase : ITokenizer
             throw new InvalidOperationException($"tokenizer ids cover {b0} of the {charOfByte.Length} bytes of the piece \"{s}\"");
     }
 
+    /// <summary>An added token's content, else the token's bytes in the byte-level alphabet ("Ġhello"), as in tokenizer.json.</summary>
+    public string? TokenText(int id) =>
+        addedById.TryGetValue(id, out var a) ? a.Content
+        : TokenBytes(id) is { } b ? string.Concat(b.Select(x => ByteLevel.ByteToChar(x))) : null;
+
     /// <summary>
     /// Concatenates the bytes of the tokens (an added token contributes its text) and reads them as UTF-8; invalid
     /// sequences (a lone part of a character) become U+FFFD, as in HF. Special tokens are kept as text; ids without a

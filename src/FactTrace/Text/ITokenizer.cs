@@ -20,6 +20,10 @@ public interface ITokenizer
     IReadOnlyList<TokenSpan> EncodeWithOffsets(string text);
     string Decode(IEnumerable<int> ids);
 
+    /// <summary>The vocabulary entry of an id as the tokenizer file spells it ("Ġhello", "▁the", "&lt;0x0A&gt;", an added
+    /// token's content); the default is the id decoded alone. Null for an id without a token.</summary>
+    string? TokenText(int id) => id < 0 || id >= VocabSize ? null : Decode([id]);
+
     /// <summary>Writes the tokenizer's files (tokenizer.json and friends) into an HF checkpoint folder.</summary>
     void Save(string folder);
 }

@@ -237,6 +237,9 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
         }
     }
 
+    public string? TokenText(int id) =>
+        addedById.TryGetValue(id, out var a) ? a.Content : id >= 0 && id < tokenOf.Length ? tokenOf[id] : null;
+
     public string Decode(IEnumerable<int> ids)
     {
         var sb = new StringBuilder();
