@@ -89,6 +89,8 @@ public static class NamedConfigs
         ["pythia-2.8b"] = Pythia(32, 2560, 32),
         ["llama-3.2-1b"] = Llama32(16, 2048, 32, 64),
         ["llama-3.2-3b"] = Llama32(28, 3072, 24, 128),
+        // Karpathy's llama2.c stories260K (TinyStories; MIT): the real pretrained model small enough for a CPU.
+        ["stories260k"] = Llama(5, 64, 8, 4, 8, 172, 512, 512, 10000, null) with { BosTokenId = 1, EosTokenId = 2, TorchDtype = "float32" },
     };
 
     public static IReadOnlyList<string> TinyNames => [.. Tiny.Keys];
