@@ -22,6 +22,7 @@ public static class CliApp
                      ReproduceCommand.Create(),
                      ReportCommand.Create(),
                      TokenizeCommand.Create(),
+                     PlanCommand.Create(),
                      BenchCommand.Create(),
                  })
             root.Subcommands.Add(command);
