@@ -90,33 +90,37 @@ public sealed class ScoreAccumulator : IDisposable
     /// </summary>
     public void AddHeld(CausalLM model, double scale = 1)
     {
-        using (var noGrad = no_grad())
-        using (var scope = NewDisposeScope())
+        Accumulate(model, scale, overwrite: false);
+        Units++;
+    }
+
+    /// <summary>acc += score(scale * g) for every parameter with a gradient; <paramref name="overwrite"/>: g may be used as scratch (no copies).</summary>
+    void Accumulate(CausalLM model, double scale, bool overwrite)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        foreach (var (name, p) in model.named_parameters())
         {
-            foreach (var (name, p) in model.named_parameters())
+            var g = p.grad;
+            if (g is null) continue;
+            var acc = scores[name];
+            if (g.dtype != ScalarType.Float32) g = g.to(ScalarType.Float32);
+            switch (Kind)
             {
-                var g = p.grad;
-                if (g is null) continue;
-                var acc = scores[name];
-                if (g.dtype != ScalarType.Float32) g = g.to(ScalarType.Float32);
-                switch (Kind)
-                {
-                    case ScoreKind.Grad:
-                        acc.add_(g.abs(), scale);
-                        break;
-                    case ScoreKind.GradXWeight:
-                        acc.add_(g.mul(p).abs_(), scale);
-                        break;
-                    case ScoreKind.Fisher:
-                        acc.addcmul_(g, g, scale * scale);
-                        break;
-                    case ScoreKind.LrGrad:
-                        acc.add_(g, scale); // fp32: acc += (float)scale * g
-                        break;
-                }
+                case ScoreKind.Grad:
+                    acc.add_(overwrite ? g.abs_() : g.abs(), scale);
+                    break;
+                case ScoreKind.GradXWeight:
+                    acc.add_((overwrite ? g.mul_(p) : g.mul(p)).abs_(), scale);
+                    break;
+                case ScoreKind.Fisher:
+                    acc.addcmul_(g, g, scale * scale);
+                    break;
+                case ScoreKind.LrGrad:
+                    acc.add_(g, scale); // fp32: acc += (float)scale * g
+                    break;
             }
         }
-        Units++;
     }
 
     /// <summary>
@@ -130,32 +134,7 @@ public sealed class ScoreAccumulator : IDisposable
     {
         if (Kind == ScoreKind.LrGrad && lr is null)
             throw new InvalidOperationException("lr-grad scores need the step's learning rate (they are accumulated during training only)");
-        using (var noGrad = no_grad())
-        using (var scope = NewDisposeScope())
-        {
-            foreach (var (name, p) in model.named_parameters())
-            {
-                var g = p.grad;
-                if (g is null) continue;
-                var acc = scores[name];
-                if (g.dtype != ScalarType.Float32) g = g.to(ScalarType.Float32);
-                switch (Kind)
-                {
-                    case ScoreKind.Grad:
-                        acc.add_(g.abs_());
-                        break;
-                    case ScoreKind.GradXWeight:
-                        acc.add_(g.mul_(p).abs_());
-                        break;
-                    case ScoreKind.Fisher:
-                        acc.addcmul_(g, g, 1.0f);
-                        break;
-                    case ScoreKind.LrGrad:
-                        acc.add_(g, lr!.Value); // fp32: acc += (float)lr * g
-                        break;
-                }
-            }
-        }
+        Accumulate(model, Kind == ScoreKind.LrGrad ? lr!.Value : 1, overwrite: true);
         model.zero_grad(set_to_none: false);
         Units++;
     }
