@@ -32,9 +32,13 @@ public sealed record RobustnessOptions
     public ProbeOptions Probe { get; init; } = new() { BioSize = 256, QaSize = 256 };
     [Description("Seed of the random controls.")]
     public long Seed { get; init; }
+    /// <summary>The study's own trainings give one precision; each one here trains both strategies again (a study option).</summary>
+    [Description("Extra training precisions (fp32, bf16): each trains both strategies again at it and adds its variants (study only).")]
+    public IReadOnlyList<Training.Precision> Precisions { get; init; } = [];
 
     public void Validate()
     {
+        if (Precisions.Distinct().Count() != Precisions.Count) throw new OptionException("precisions", "a precision is given twice");
         if (Scores.Count == 0) throw new OptionException("scores", "give at least one kind");
         if (Scores.Distinct().Count() != Scores.Count) throw new OptionException("scores", "a kind is given twice");
         if (Scopes.Count == 0) throw new OptionException("scopes", "give at least one scope");

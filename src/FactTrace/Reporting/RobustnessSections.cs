@@ -12,7 +12,7 @@ namespace FactTrace.Reporting;
 static class RobustnessSections
 {
     /// <summary>A variant: what the rows of one model's robustness.json are matched on across strategies and seeds.</summary>
-    public sealed record Variant(string Score, string When, string Granularity, string Scope, double Rho)
+    public sealed record Variant(string Score, string When, string Granularity, string Scope, double Rho, string Precision)
     {
         public string Text => $"{Score} ({(When == "during-training" ? "during training" : "post-hoc")}, {Granularity})";
     }
@@ -30,10 +30,24 @@ static class RobustnessSections
     public static Dictionary<Variant, Dictionary<string, (List<double?> Shown, List<double?> Judged)>> Effects(RunData data)
     {
         var result = new Dictionary<Variant, Dictionary<string, (List<double?>, List<double?>)>>();
-        var seeds = data.Seeds.Select(s => (Two: Index(s.Strategies["two-stage"].Robustness), Mixed: Index(s.Strategies["mixed"].Robustness),
-            MixedReport: s.Strategies["mixed"].Robustness)).ToList();
+        // Per seed, one (two-stage, mixed) pair per training precision: the main trainings and any precision-P/ ones.
+        var seeds = data.Seeds.Select(s =>
+        {
+            var pairs = new List<(RobustnessReport? Two, RobustnessReport? Mixed)> { (s.Strategies["two-stage"].Robustness, s.Strategies["mixed"].Robustness) };
+            pairs.AddRange(s.AtPrecision.Values.Select(x => (x.GetValueOrDefault("two-stage"), x.GetValueOrDefault("mixed"))));
+            var two = new Dictionary<Variant, RobustnessRow>();
+            var mixed = new Dictionary<Variant, RobustnessRow>();
+            var none = new Dictionary<string, double?>();
+            foreach (var (t, m) in pairs)
+            {
+                foreach (var (k, row) in Index(t)) two.TryAdd(k, row);
+                foreach (var (k, row) in Index(m)) mixed.TryAdd(k, row);
+                if (m is not null) none.TryAdd(m.Precision, m.QaOodNone);
+            }
+            return (Two: two, Mixed: mixed, None: none);
+        }).ToList();
         var variants = seeds.SelectMany(s => s.Two.Keys.Concat(s.Mixed.Keys)).Distinct()
-            .OrderBy(v => v.When == "during-training" ? 0 : 1).ThenBy(v => v.Score, StringComparer.Ordinal)
+            .OrderBy(v => v.Precision, StringComparer.Ordinal).ThenBy(v => v.When == "during-training" ? 0 : 1).ThenBy(v => v.Score, StringComparer.Ordinal)
             .ThenBy(v => v.Scope, StringComparer.Ordinal).ThenBy(v => v.Rho).ToList();
         foreach (var v in variants)
         {
@@ -46,7 +60,7 @@ static class RobustnessSections
                 double? heads = t?.GiniHeads is { } th && m?.GiniHeads is { } mh ? mh - th : null;
                 double? neurons = t?.GiniNeurons is { } tn && m?.GiniNeurons is { } mn ? mn - tn : null;
                 double? shown = null, judged = null;
-                if (m?.Reset is { } r && s.MixedReport?.QaOodNone is { } none)
+                if (m?.Reset is { } r && s.None.GetValueOrDefault(v.Precision) is { } none)
                 {
                     shown = 100 * (r.QaOodRandom - r.QaOodShared);
                     judged = Claims.AblationEffect(none, r.QaOodShared, r.QaOodRandom, r.QaOodRandomSd ?? 0);
@@ -63,7 +77,7 @@ static class RobustnessSections
     }
 
     static Dictionary<Variant, RobustnessRow> Index(RobustnessReport? r) =>
-        r?.Variants.GroupBy(x => new Variant(x.Score, x.When, x.Granularity, x.Scope, x.Rho)).ToDictionary(g => g.Key, g => g.First()) ?? [];
+        r?.Variants.GroupBy(x => new Variant(x.Score, x.When, x.Granularity, x.Scope, x.Rho, r.Precision)).ToDictionary(g => g.Key, g => g.First()) ?? [];
 
     /// <summary>How many variants support each claim (held), out of those that measured it; null without robustness files.</summary>
     public static IReadOnlyList<(string Title, int Held, int Measured, int Testable)>? Summary(RunData data)
@@ -91,12 +105,11 @@ static class RobustnessSections
         var effects = Effects(c.Data);
         if (effects.Count == 0)
             return [new Note("No robustness analysis: robustness/STRATEGY/robustness.json is missing (stages robustness/two-stage and robustness/mixed).")];
-        var precisions = c.Runs.Select(r => r.Robustness?.Precision).Where(p => p is not null).Distinct().ToList();
-        var precision = precisions.Count == 0 ? "?" : string.Join("/", precisions);
+        var precisions = effects.Keys.Select(v => v.Precision).Distinct().ToList();
         var rows = new List<IReadOnlyList<string>>();
         foreach (var (v, cells) in effects)
         {
-            var row = new List<string> { v.Text, v.Scope, RhoText(v.Rho), precision };
+            var row = new List<string> { v.Text, v.Scope, RhoText(v.Rho), v.Precision };
             foreach (var (id, _) in Columns)
             {
                 var (shown, judged) = cells[id];
@@ -132,8 +145,8 @@ static class RobustnessSections
         var skipped = c.Runs.SelectMany(r => r.Robustness?.Skipped ?? []).Distinct().ToList();
         foreach (var x in skipped) blocks.Add(new Note($"Not in the table: {x}."));
         if (precisions.Count <= 1)
-            blocks.Add(new Note($"Precision: every model here was trained in {precision}; the other precision needs its own trainings " +
-                                "(a second run with the preset's two_stage.precision and mixed.precision changed)."));
+            blocks.Add(new Note($"Precision: every model here was trained in {string.Join("", precisions)}; the preset's robustness.precisions " +
+                                "(e.g. [\"bf16\"]) trains both strategies again at another precision and adds its variants to this table."));
         return blocks;
     }
 }

@@ -11,8 +11,15 @@ namespace FactTrace.Reporting;
 public sealed record StrategyRun(string Strategy, EvalResult? Eval, List<CurvePoint>? Curve, TraceReport? Trace,
     AblationReport? Ablation, GraftReport? Graft, RobustnessReport? Robustness = null);
 
-/// <summary>One seed's folder (the run folder itself for a one-seed run) and its two strategies.</summary>
-public sealed record SeedRun(string Folder, IReadOnlyDictionary<string, StrategyRun> Strategies);
+/// <summary>
+/// One seed's folder (the run folder itself for a one-seed run) and its two strategies; <see cref="AtPrecision"/>: the
+/// robustness reports of the trainings at extra precisions (precision-P/robustness/STRATEGY), by precision and strategy.
+/// </summary>
+public sealed record SeedRun(string Folder, IReadOnlyDictionary<string, StrategyRun> Strategies)
+{
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, RobustnessReport?>> AtPrecision { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, RobustnessReport?>>();
+}
 
 /// <summary>
 /// A run folder as the report sees it. Seeds: the manifest's <c>seed_folders</c>; without a manifest, the
@@ -36,7 +43,10 @@ public sealed record RunData(string RunDir, Manifest? Manifest, IReadOnlyList<Se
                 RunReader.Eval(Path.Combine(dir, s)), RunReader.Curve(Path.Combine(dir, s)),
                 RunReader.Trace(Path.Combine(dir, "trace", s)), RunReader.Ablation(Path.Combine(dir, "ablate", s)),
                 RunReader.Graft(Path.Combine(dir, "graft", s)), RunReader.Robustness(Path.Combine(dir, "robustness", s))));
-            return new SeedRun(folder, strategies);
+            var extra = Directory.EnumerateDirectories(dir, "precision-*").Order(StringComparer.Ordinal).ToDictionary(
+                d => Path.GetFileName(d)["precision-".Length..],
+                d => (IReadOnlyDictionary<string, RobustnessReport?>)Strategies.ToDictionary(s => s, s => RunReader.Robustness(Path.Combine(d, "robustness", s))));
+            return new SeedRun(folder, strategies) { AtPrecision = extra };
         }).ToList();
         if (manifest is null && seeds.All(s => s.Strategies.Values.All(r => r.Eval is null && r.Curve is null && r.Trace is null)))
             throw FactTraceException.Usage(

@@ -130,10 +130,8 @@ public static class StudyPlan
             // training resumes after a kill like any other.
             var duringTraining = preset.Trace.Score == ScoreKind.LrGrad
                 ? new TrainingTraceOptions { Score = ScoreKind.LrGrad, Granularity = Granularity.MicroBatch } : null;
-            foreach (var strategy in Strategies)
+            void Training(string train, string strategy, TrainOptions options)
             {
-                var train = p + strategy;
-                var options = (strategy == "mixed" ? preset.Mixed : preset.TwoStage) with { Seed = seed };
                 stages.Add(new Stage
                 {
                     Name = train,
@@ -155,7 +153,7 @@ public static class StudyPlan
                         try
                         {
                             if (r.Host is null) Work(null);
-                            else r.Host.Train($"{p}{strategy}", Work);
+                            else r.Host.Train(train, Work);
                         }
                         catch (TrainingInterrupted e)
                         {
@@ -166,6 +164,8 @@ public static class StudyPlan
                         ? $"{TrainingTrace.FolderName}/{TraceFiles.ScoresBio} missing" : null),
                 });
             }
+            TrainOptions OptionsOf(string strategy) => (strategy == "mixed" ? preset.Mixed : preset.TwoStage) with { Seed = seed };
+            foreach (var strategy in Strategies) Training(p + strategy, strategy, OptionsOf(strategy));
 
             // The analyses of each trained model, in plan order: both traces, then both ablations, then both grafts.
             void Analysis(string kind, string file, object options, bool readsTrace, Action<StageContext, string, string, IProgress<WorkProgress>?> run)
@@ -201,29 +201,37 @@ public static class StudyPlan
                 GraftRun.Run(new GraftRequest(c.Of(world), model, c.Dir, graft)
                     { Reference = StartingPoint(r, runDir, p), Shared = trace, Force = true }, progress));
             // The robustness table's variants: no new training, every trace kind x scope x rho of each model, resets of S
-            // on the mixed model (claim 4 is about it).
-            foreach (var strategy in Strategies)
+            // on the mixed model (claim 4 is about it). Each extra precision of robustness.precisions trains both
+            // strategies again at that precision (precision-P/STRATEGY) and adds their variants.
+            void Robustness(string name, string trainStage, string strategy, TrainOptions trained)
             {
-                var model = Path.Combine(runDir, p + strategy, "final");
-                var name = $"{p}robustness/{strategy}";
-                var trained = strategy == "mixed" ? preset.Mixed : preset.TwoStage;
+                var model = Path.Combine(runDir, trainStage, "final");
                 var robust = preset.Robustness with
                 {
-                    Seed = seed, Probe = preset.Robustness.Probe with { Seed = seed },
+                    Seed = seed, Probe = preset.Robustness.Probe with { Seed = seed }, Precisions = [],
                     ResetRhos = strategy == "mixed" ? preset.Robustness.ResetRhos : [],
                 };
                 stages.Add(new Stage
                 {
                     Name = name,
-                    Inputs = [world, init, p + strategy],
+                    Inputs = [world, init, trainStage],
                     Options = new { robustness = robust, precision = trained.Precision },
                     Run = c => Work(r, name, progress =>
                         RobustnessRun.Run(new RobustnessRequest(c.Of(world), model, c.Dir, robust)
                         {
-                            Reference = StartingPoint(r, runDir, p), Precision = Json.Serialize(trained.Precision).Trim('"'), Force = true,
+                            Reference = StartingPoint(r, runDir, p), Precision = Precisions.Name(trained.Precision), Force = true,
                         }, progress)),
                     Check = d => JsonComplete(d, RobustnessReport.FileName),
                 });
+            }
+            foreach (var strategy in Strategies) Robustness($"{p}robustness/{strategy}", p + strategy, strategy, OptionsOf(strategy));
+            foreach (var precision in preset.Robustness.Precisions)
+            {
+                var folder = $"{p}{PrecisionFolder(precision)}/";
+                if (Strategies.All(st => OptionsOf(st).Precision == precision)) continue; // the main trainings are this precision
+                foreach (var strategy in Strategies) Training(folder + strategy, strategy, OptionsOf(strategy) with { Precision = precision });
+                foreach (var strategy in Strategies)
+                    Robustness($"{folder}robustness/{strategy}", folder + strategy, strategy, OptionsOf(strategy) with { Precision = precision });
             }
         }
 
@@ -260,6 +268,9 @@ public static class StudyPlan
     }
 
     public const string ReferenceFile = "reference.json";
+
+    /// <summary>The seed subfolder of the trainings and robustness stages at an extra precision: precision-bf16.</summary>
+    public static string PrecisionFolder(Precision precision) => "precision-" + Precisions.Name(precision);
 
     static long TrainerStateStep(string file) => Json.ReadFile<TrainerState>(file, "trainer state").GlobalStep;
 

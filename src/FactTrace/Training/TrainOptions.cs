@@ -39,6 +39,8 @@ public static class Precisions
     public static Precision Fastest => CpuHasBf16 ? Precision.Bf16 : Precision.Fp32;
 
     /// <summary>"fp32", "bf16" or "auto" (= <see cref="Fastest"/>).</summary>
+    public static string Name(Precision precision) => precision == Precision.Bf16 ? "bf16" : "fp32";
+
     public static bool TryParse(string value, out Precision precision)
     {
         (var ok, precision) = value switch

@@ -124,6 +124,34 @@ public class ReproduceTests
     }
 
     [Fact]
+    public void AnExtraPrecisionTrainsBothStrategiesAgainAndTheRobustnessTableComparesThem()
+    {
+        TorchSharp.torch.set_num_threads(1);
+        using var tmp = new TempDir();
+        var m = Micro();
+        var preset = m with
+        {
+            TwoStage = m.TwoStage with { Precision = Precision.Fp32 }, Mixed = m.Mixed with { Precision = Precision.Fp32 },
+            Trace = m.Trace with { Score = ScoreKind.LrGrad },
+            Robustness = m.Robustness with { Precisions = [Precision.Bf16], Scores = [ScoreKind.LrGrad, ScoreKind.Grad] },
+        };
+        var request = new StudyRequest { Preset = preset, OutDir = tmp.Sub("run") };
+        var ran = Reproduction.Run(request).Ran;
+        Assert.Equal(["precision-bf16/two-stage", "precision-bf16/mixed", "precision-bf16/robustness/two-stage", "precision-bf16/robustness/mixed"],
+            ran.Where(n => n.StartsWith("precision-")));
+        var bf16 = Json.ReadFile<RobustnessReport>(Path.Combine(request.OutDir, "precision-bf16", "robustness", "mixed", RobustnessReport.FileName));
+        Assert.Equal("bf16", bf16.Precision);
+        Assert.Contains(bf16.Variants, v => v.Score == "lr-grad");
+        Assert.Contains("\"precision\": \"bf16\"", File.ReadAllText(Path.Combine(request.OutDir, "precision-bf16", "mixed", "train.json")));
+        var md = File.ReadAllText(Path.Combine(request.OutDir, "report", "report.md"));
+        Assert.Contains("| lr-grad (during training, micro-batch) | global | 1% | bf16 |", md);
+        Assert.Contains("| lr-grad (during training, micro-batch) | global | 1% | fp32 |", md);
+        // The main trainings at that precision already: nothing extra.
+        Assert.DoesNotContain(StudyPlan.Plan(request with { Preset = preset with { Robustness = preset.Robustness with { Precisions = [Precision.Fp32] } } }),
+            st => st.Name.StartsWith("precision-"));
+    }
+
+    [Fact]
     public void WithoutAReportStageThePlanEndsWithTheAnalyses()
     {
         var plan = StudyPlan.Plan(new StudyRequest { Preset = Micro(), OutDir = "unused" });
