@@ -42,6 +42,9 @@ public sealed record Preset
     /// <summary>The rho of the headline numbers and the heatmaps.</summary>
     public double HeadlineRho { get; init; } = 0.01;
 
+    /// <summary>A model bundled in the library (<see cref="BundledModels"/>) used when no <c>--model</c> is given.</summary>
+    public string? Bundled { get; init; }
+
     [JsonIgnore] public bool NeedsModel => Pretrained is not null;
 
     /// <summary>Every stage's options; a bad value is an <see cref="OptionException"/> naming its path (<c>two_stage.lr</c>).</summary>
@@ -127,7 +130,7 @@ public static class Presets
     /// <summary>
     /// The paper's protocol on a real pretrained model that fits a CPU: fine-tune stories260K (Karpathy's llama2.c,
     /// TinyStories, MIT; 5 layers, d 64, 8/4 heads, SwiGLU 172, tied embeddings, a 512-piece SentencePiece BPE) given
-    /// with <c>--model PATH</c> (a copy is in ../shared/pretrained/stories260K), the world tokenized with its own
+    /// bundled in the library (models/stories260K, MIT) or given with <c>--model PATH</c>, the world tokenized with its own
     /// tokenizer, S reset to the pretrained weights. NOT CALIBRATED YET: the world and schedule below are a first
     /// setting scaled from the feasibility probe quoted in the issue (200 people, 16 epochs at 3e-3 reached QA-ID 59.7%,
     /// still rising): fewer people, more epochs. The calibration (both strategies >= 95% BIO memorization and QA-ID,
@@ -140,6 +143,7 @@ public static class Presets
         World = new WorldOptions(People: 100, BioVariants: 5, Permute: true, FullName: true),
         Pretrained = "stories260k",
         HubName = "karpathy/tinyllamas stories260K",
+        Bundled = "stories260K",
         ModelHint = "e.g. ../shared/pretrained/stories260K (the HF conversion of llama2.c's stories260K, MIT)",
         TwoStage = new TrainOptions { Strategy = Strategy.TwoStage, BioEpochs = 24, QaEpochs = 8, Lr = 3e-3, Precision = Precisions.Fastest },
         Mixed = new TrainOptions { Strategy = Strategy.Mixed, BioEpochs = 24, Lr = 3e-3, Precision = Precisions.Fastest },
@@ -209,6 +213,7 @@ public static class Presets
     public static void ValidatePretrained(Preset preset, string? path)
     {
         if (preset.Pretrained is not { } shape) return;
+        if (string.IsNullOrEmpty(path) && preset.Bundled is { } b && BundledModels.Has(b)) return; // the library's own copy
         var needs = $"preset {preset.Name} fine-tunes {preset.HubName}: pass `model` PATH, a local Hugging Face folder of it " +
                     "(config.json, model.safetensors or its index, and the tokenizer), " +
                     (preset.ModelHint ?? $"e.g. from `huggingface-cli download {preset.HubName} --local-dir PATH`");

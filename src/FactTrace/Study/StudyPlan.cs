@@ -73,7 +73,10 @@ public static class StudyPlan
 
     /// <summary>The model the two trainings start from: the run's init/ folder, or the pretrained folder.</summary>
     static string StartingPoint(StudyRequest r, string runDir, string prefix) =>
-        r.Preset.NeedsModel ? Path.GetFullPath(r.Model!) : Path.Combine(runDir, prefix + "init");
+        ExternalModel(r) ? Path.GetFullPath(r.Model!) : Path.Combine(runDir, prefix + "init");
+
+    /// <summary>A pretrained folder given by the user (the reference stays where it is); a bundled one is copied into init/.</summary>
+    static bool ExternalModel(StudyRequest r) => r.Preset.NeedsModel && !string.IsNullOrEmpty(r.Model);
 
     static T Work<T>(StudyRequest r, string title, Func<IProgress<WorkProgress>?, T> work) =>
         r.Host is { } h ? h.Work(title, work) : work(null);
@@ -83,7 +86,8 @@ public static class StudyPlan
         var runDir = r.OutDir;
         var preset = r.Preset;
         var stages = new List<Stage>();
-        var modelSpec = preset.NeedsModel ? Path.GetFullPath(r.Model!) : r.Model ?? preset.Model!;
+        var bundled = preset.NeedsModel && !ExternalModel(r) ? preset.Bundled : null;
+        var modelSpec = bundled is not null ? $"bundled:{bundled}" : preset.NeedsModel ? Path.GetFullPath(r.Model!) : r.Model ?? preset.Model!;
         for (int k = 0; k < r.Seeds; k++)
         {
             var seed = k;
@@ -102,7 +106,7 @@ public static class StudyPlan
             {
                 ["model"] = modelSpec,
                 ["seed"] = seed,
-                ["pretrained_files"] = preset.NeedsModel ? FilesFingerprint(modelSpec) : null,
+                ["pretrained_files"] = bundled is not null ? BundledFingerprint(bundled) : preset.NeedsModel ? FilesFingerprint(modelSpec) : null,
             };
             stages.Add(new Stage
             {
@@ -111,6 +115,12 @@ public static class StudyPlan
                 Options = initOptions,
                 Run = c =>
                 {
+                    if (bundled is not null)
+                    {
+                        // The bundled pretrained model is the reference: init/ holds it, as it holds a fresh model's weights.
+                        BundledModels.Extract(bundled, c.Dir);
+                        return;
+                    }
                     if (preset.NeedsModel)
                     {
                         // The reference weights are the pretrained folder itself: not copied, recorded.
@@ -255,7 +265,7 @@ public static class StudyPlan
         Preset = r.Preset.Name,
         Seeds = r.Seeds,
         SeedFolders = [.. Enumerable.Range(0, r.Seeds).Select(k => r.Seeds == 1 ? "." : $"seed-{k}")],
-        Reference = r.Preset.NeedsModel ? Path.GetFullPath(r.Model!) : "init",
+        Reference = ExternalModel(r) ? Path.GetFullPath(r.Model!) : "init",
         Versions = Manifest.CurrentVersions(),
         Options = JsonSerializer.SerializeToNode(r.Preset with { Model = r.Preset.NeedsModel ? null : r.Model ?? r.Preset.Model }, Json.Line),
     };
@@ -296,6 +306,13 @@ public static class StudyPlan
         if (!File.Exists(path)) return $"{file} missing";
         try { using var _ = JsonDocument.Parse(File.ReadAllText(path)); return null; }
         catch (JsonException) { return $"{file} is not valid JSON"; }
+    }
+
+    static JsonArray BundledFingerprint(string name)
+    {
+        var a = new JsonArray();
+        foreach (var (file, bytes) in BundledModels.Manifest(name)) a.Add(new JsonObject { ["name"] = file, ["bytes"] = bytes });
+        return a;
     }
 
     /// <summary>Names, sizes and modification times of a pretrained folder's files: a changed download redoes the run.</summary>

@@ -227,7 +227,7 @@ public class PresetTests
         Assert.False(p.NeedsModel);
         Assert.Equal(Precisions.Fastest, p.Mixed.Precision);
         Assert.Equal(Precisions.Fastest, p.TwoStage.Precision);
-        Assert.Equal(["tiny", "single-bio", "pythia-2.8b", "llama-3.2-1b", "llama-3.2-3b"], Presets.Names);
+        Assert.Equal(["tiny", "single-bio", "stories260k", "pythia-2.8b", "llama-3.2-1b", "llama-3.2-3b"], Presets.Names);
         // The hard case differs only in its world (one fixed-order BIO per person) and epochs.
         Assert.Equal(new WorldOptions(500, 0, 0.5, 1, false, true), Presets.SingleBio.World);
         Assert.Equal(p.Model, Presets.SingleBio.Model);

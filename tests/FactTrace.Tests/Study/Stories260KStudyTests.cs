@@ -34,20 +34,25 @@ public class Stories260KStudyTests
             Robustness = new RobustnessOptions { Scores = [ScoreKind.LrGrad, ScoreKind.Grad], Scopes = [TopKScope.Global], Rhos = [0.05], ResetRhos = [0.05],
                 Controls = 1, EvalPeople = 2, Probe = new ProbeOptions { BioSize = 4, QaSize = 4 } },
         };
-        var request = new StudyRequest { Preset = preset, OutDir = tmp.Sub("run"), Model = model };
+        // No --model: the library's bundled copy is extracted into init/, the reference of ablation and grafting.
+        var request = new StudyRequest { Preset = preset, OutDir = tmp.Sub("run") };
         var result = Reproduction.Run(request);
         Assert.Contains("report", result.Ran);
         var run = request.OutDir;
+        Assert.Equal(File.ReadAllBytes(Path.Combine(model, "model.safetensors")), File.ReadAllBytes(Path.Combine(run, "init", "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(run, "init", "LICENSE")));
         var trace = Json.ReadFile<TraceReport>(Path.Combine(run, "trace", "mixed", TraceFiles.Report));
         Assert.Equal(("lr-grad", "during-training"), (trace.Score, trace.When));
         var ablation = Json.ReadFile<AblationReport>(Path.Combine(run, "ablate", "mixed", AblationRun.ReportFile));
-        Assert.Equal(Path.GetFullPath(model), ablation.Reference);
+        Assert.Equal(Path.GetFullPath(Path.Combine(run, "init")), ablation.Reference);
+        // With --model the folder itself is the reference (not copied).
+        Assert.Equal(Path.GetFullPath(model), StudyPlan.Header(request with { Model = model }).Reference);
         // The fine-tuned model keeps the pretrained tokenizer (SentencePiece, 512 pieces) and shape.
         var folder = FactTrace.Models.ModelFolder.Open(Path.Combine(run, "mixed", "final"));
         Assert.IsType<FactTrace.Text.SentencePieceBpeTokenizer>(folder.Tokenizer(null));
         Assert.Equal(512, folder.Config.VocabSize);
         // A folder of another shape is refused, naming the preset's model.
-        var e = Assert.Throws<OptionException>(() => StudyPlan.Validate(request with { Model = Path.Combine(run, "init") is var d && Directory.Exists(d) ? d : tmp.Path }));
+        var e = Assert.Throws<OptionException>(() => StudyPlan.Validate(request with { Model = tmp.Path }));
         Assert.Contains("stories260K", e.Message);
     }
 }
