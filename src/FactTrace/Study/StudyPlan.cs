@@ -99,14 +99,14 @@ public static class StudyPlan
                 Name = world,
                 Options = worldOptions,
                 Run = c => FactWorld.Generate(worldOptions).Save(c.Dir, force: true),
-                Check = WorldComplete,
+                Check = StageChecks.WorldComplete,
             });
 
             var initOptions = new JsonObject
             {
                 ["model"] = modelSpec,
                 ["seed"] = seed,
-                ["pretrained_files"] = bundled is not null ? BundledFingerprint(bundled) : preset.NeedsModel ? FilesFingerprint(modelSpec) : null,
+                ["pretrained_files"] = bundled is not null ? StageChecks.BundledFingerprint(bundled) : preset.NeedsModel ? StageChecks.FilesFingerprint(modelSpec) : null,
             };
             stages.Add(new Stage
             {
@@ -170,7 +170,7 @@ public static class StudyPlan
                             throw new FactTraceException($"{train}: interrupted after step {e.Step}, its state saved; rerun the same command to continue", ErrorKind.Interrupted);
                         }
                     },
-                    Check = d => TrainingComplete(d) ?? (duringTraining is not null && !File.Exists(Path.Combine(d, TrainingTrace.FolderName, TraceFiles.ScoresBio))
+                    Check = d => StageChecks.TrainingComplete(d) ?? (duringTraining is not null && !File.Exists(Path.Combine(d, TrainingTrace.FolderName, TraceFiles.ScoresBio))
                         ? $"{TrainingTrace.FolderName}/{TraceFiles.ScoresBio} missing" : null),
                 });
             }
@@ -191,7 +191,7 @@ public static class StudyPlan
                         Inputs = readsTrace ? [world, init, p + strategy, trace] : [world, p + strategy],
                         Options = options,
                         Run = c => Work(r, name, progress => { run(c, model, Path.Combine(runDir, trace), progress); return 0; }),
-                        Check = d => JsonComplete(d, file),
+                        Check = d => StageChecks.JsonComplete(d, file),
                     });
                 }
             }
@@ -231,7 +231,7 @@ public static class StudyPlan
                         {
                             Reference = StartingPoint(r, runDir, p), Precision = Precisions.Name(trained.Precision), Force = true,
                         }, progress)),
-                    Check = d => JsonComplete(d, RobustnessReport.FileName),
+                    Check = d => StageChecks.JsonComplete(d, RobustnessReport.FileName),
                 });
             }
             foreach (var strategy in Strategies) Robustness($"{p}robustness/{strategy}", p + strategy, strategy, OptionsOf(strategy));
@@ -283,47 +283,4 @@ public static class StudyPlan
     public static string PrecisionFolder(Precision precision) => "precision-" + Precisions.Name(precision);
 
     static long TrainerStateStep(string file) => Json.ReadFile<TrainerState>(file, "trainer state").GlobalStep;
-
-    static string? WorldComplete(string dir)
-    {
-        foreach (var f in new[] { FactWorld.InfoFile, FactWorld.PeopleFile, FactWorld.BioFile, FactWorld.QaTrainFile,
-                     FactWorld.QaTestIdFile, FactWorld.QaTestOodFile, "tokenizer.json" })
-            if (!File.Exists(Path.Combine(dir, f))) return $"{f} missing";
-        return null;
-    }
-
-    static string? TrainingComplete(string dir)
-    {
-        if (!HfCheckpoint.IsCheckpointFolder(Path.Combine(dir, "final"))) return "final/ checkpoint missing";
-        if (!File.Exists(Path.Combine(dir, "metrics.jsonl"))) return "metrics.jsonl missing";
-        return JsonComplete(dir, "eval.json");
-    }
-
-    /// <summary>Null if <paramref name="file"/> in <paramref name="dir"/> exists and parses as JSON.</summary>
-    static string? JsonComplete(string dir, string file)
-    {
-        var path = Path.Combine(dir, file);
-        if (!File.Exists(path)) return $"{file} missing";
-        try { using var _ = JsonDocument.Parse(File.ReadAllText(path)); return null; }
-        catch (JsonException) { return $"{file} is not valid JSON"; }
-    }
-
-    static JsonArray BundledFingerprint(string name)
-    {
-        var a = new JsonArray();
-        foreach (var (file, bytes) in BundledModels.Manifest(name)) a.Add(new JsonObject { ["name"] = file, ["bytes"] = bytes });
-        return a;
-    }
-
-    /// <summary>Names, sizes and modification times of a pretrained folder's files: a changed download redoes the run.</summary>
-    static JsonArray FilesFingerprint(string folder)
-    {
-        var a = new JsonArray();
-        foreach (var f in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
-        {
-            var i = new FileInfo(f);
-            a.Add(new JsonObject { ["name"] = i.Name, ["bytes"] = i.Length, ["modified"] = i.LastWriteTimeUtc.ToString("O") });
-        }
-        return a;
-    }
 }
