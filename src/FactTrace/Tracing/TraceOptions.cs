@@ -74,12 +74,12 @@ public sealed record ProbeOptions
     }
 }
 
-/// <summary>Scores accumulated during training (<see cref="TrainingTrace"/>): what, at which granularity, how often.</summary>
+/// <summary>Scores accumulated during training (<see cref="TrainingTrace"/>): what, at which granularity, how often; a traced training resumes (its checkpoints hold the sums).</summary>
 public sealed record TrainingTraceOptions
 {
     [Description("Accumulate per-task gradient scores during training into RUN/train_scores/: grad | grad-x-weight | fisher | lr-grad (the paper's signed sum of lr * g, ranked by magnitude).")]
     public ScoreKind Score { get; init; } = ScoreKind.Grad;
-    [Description("micro-batch = one backward pass per task part of a batch; example = one per example.")]
+    [Description("micro-batch = the trainer's own backward pass of each task part of a batch (no extra pass); example = one extra pass per example.")]
     public Granularity Granularity { get; init; } = Granularity.MicroBatch;
     [Description("Trace every K-th batch.")]
     public int Every { get; init; } = 1;
