@@ -97,33 +97,8 @@ public sealed class ByteLevelBpeTokenizer : ByteBpeTokenizerBase
         if (type != "BPE") throw Fail($"model type \"{type}\" is not byte-level BPE");
 
         // model.vocab and model.merges
-        if (!model.TryGetProperty("vocab", out var vocabEl) || vocabEl.ValueKind != JsonValueKind.Object)
-            throw Fail("model.vocab is missing");
-        var vocab = new Dictionary<string, int>();
-        foreach (var p in vocabEl.EnumerateObject())
-        {
-            if (!p.Value.TryGetInt32(out var id) || id < 0) throw Fail($"model.vocab[\"{p.Name}\"] is not a non-negative integer");
-            vocab[p.Name] = id;
-        }
-        var merges = new List<string>();
-        if (model.TryGetProperty("merges", out var mergesEl) && mergesEl.ValueKind == JsonValueKind.Array)
-        {
-            var i = 0;
-            foreach (var m in mergesEl.EnumerateArray())
-            {
-                string? a = null, b = null;
-                if (m.ValueKind == JsonValueKind.String && m.GetString()!.Split(' ') is [var x, var y]) (a, b) = (x, y);
-                else if (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 2
-                         && m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String)
-                    (a, b) = (m[0].GetString(), m[1].GetString());
-                if (a is null || b is null || a.Contains(' ') || b.Contains(' '))
-                    throw Fail($"model.merges[{i}] is not a pair of tokens");
-                if (!vocab.ContainsKey(a) || !vocab.ContainsKey(b) || !vocab.ContainsKey(a + b))
-                    throw Fail($"model.merges[{i}] (\"{a}\" \"{b}\") uses a token that is not in model.vocab");
-                merges.Add($"{a} {b}");
-                i++;
-            }
-        }
+        var (vocab, pairs) = BpeModelJson.Read(model, Fail, spaceFree: true);
+        var merges = pairs.Select(m => $"{m.A} {m.B}").ToList();
         if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() > 0)
             throw Fail("model.dropout > 0 (BPE dropout) is not supported");
         foreach (var field in new[] { "continuing_subword_prefix", "end_of_word_suffix" })

@@ -85,30 +85,10 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
             throw Fail("no \"model\" object");
         if (ByteLevelBpeTokenizer.ModelType(model) != "BPE") throw Fail("model type is not BPE");
-        if (!model.TryGetProperty("vocab", out var vocabEl) || vocabEl.ValueKind != JsonValueKind.Object) throw Fail("model.vocab is missing");
-        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var p in vocabEl.EnumerateObject())
-        {
-            if (!p.Value.TryGetInt32(out var id) || id < 0) throw Fail($"model.vocab[\"{p.Name}\"] is not a non-negative integer");
-            vocab[p.Name] = id;
-        }
+        var (vocab, pairs) = BpeModelJson.Read(model, Fail, spaceFree: false);
         var merges = new Dictionary<(int, int), (int, int)>();
-        if (model.TryGetProperty("merges", out var mergesEl) && mergesEl.ValueKind == JsonValueKind.Array)
-        {
-            var i = 0;
-            foreach (var m in mergesEl.EnumerateArray())
-            {
-                string? a = null, b = null;
-                if (m.ValueKind == JsonValueKind.String && m.GetString()!.Split(' ') is [var x, var y]) (a, b) = (x, y);
-                else if (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 2 && m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String)
-                    (a, b) = (m[0].GetString(), m[1].GetString());
-                if (a is null || b is null) throw Fail($"model.merges[{i}] is not a pair of tokens");
-                if (!vocab.TryGetValue(a, out var ia) || !vocab.TryGetValue(b, out var ib) || !vocab.TryGetValue(a + b, out var iab))
-                    throw Fail($"model.merges[{i}] (\"{a}\" \"{b}\") uses a token that is not in model.vocab");
-                merges.TryAdd((ia, ib), (i, iab)); // HF keeps the first rank of a pair given twice
-                i++;
-            }
-        }
+        for (var i = 0; i < pairs.Count; i++)
+            merges.TryAdd((vocab[pairs[i].A], vocab[pairs[i].B]), (i, vocab[pairs[i].A + pairs[i].B])); // HF keeps the first rank of a pair given twice
         if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() > 0)
             throw Fail("model.dropout > 0 (BPE dropout) is not supported");
         foreach (var field in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
