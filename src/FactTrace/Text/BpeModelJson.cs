@@ -6,6 +6,32 @@ namespace FactTrace.Text;
 /// <summary>The parts of a tokenizer.json BPE model that every BPE flavour reads the same way.</summary>
 internal static class BpeModelJson
 {
+    /// <summary>Files beside tokenizer.json that a tokenizer keeps and writes back with it.</summary>
+    public static readonly string[] CompanionFiles = ["tokenizer_config.json", "special_tokens_map.json"];
+
+    /// <summary>The companion files present beside <paramref name="tokenizerJsonPath"/>, by file name.</summary>
+    public static Dictionary<string, byte[]> ReadCompanions(string tokenizerJsonPath)
+    {
+        if (!File.Exists(tokenizerJsonPath)) throw new FactTraceException($"tokenizer file '{tokenizerJsonPath}' not found");
+        var dir = Path.GetDirectoryName(Path.GetFullPath(tokenizerJsonPath))!;
+        return CompanionFiles.Select(n => Path.Combine(dir, n)).Where(File.Exists).ToDictionary(p => Path.GetFileName(p), p => File.ReadAllBytes(p));
+    }
+
+    /// <summary>The parsed document (the caller disposes it) and its "model" object; a one-line error otherwise.</summary>
+    public static (JsonDocument Doc, JsonElement Model) Parse(byte[] json, Func<string, FactTraceException> fail)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw fail($"not valid JSON ({e.Message.Split('\n')[0]})"); }
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
+        {
+            doc.Dispose();
+            throw fail("no \"model\" object");
+        }
+        return (doc, model);
+    }
+
     /// <summary>
     /// model.vocab (token -> non-negative id) and model.merges in rank order, each a pair of vocabulary tokens whose
     /// concatenation is a token too ("a b" strings or ["a", "b"] arrays). <paramref name="spaceFree"/>: tokens may not

@@ -20,8 +20,6 @@ namespace FactTrace.Text;
 public sealed class ByteLevelBpeTokenizer : ByteBpeTokenizerBase
 {
     public const string FileName = "tokenizer.json";
-    /// <summary>Files beside tokenizer.json that are kept and written back by <see cref="Save"/>.</summary>
-    static readonly string[] Companions = ["tokenizer_config.json", "special_tokens_map.json"];
 
     readonly BpeTokenizer engine;
     readonly byte[]?[] tokenBytes;
@@ -73,10 +71,7 @@ public sealed class ByteLevelBpeTokenizer : ByteBpeTokenizerBase
     /// <summary>Loads a tokenizer.json file; tokenizer_config.json beside it, if any, supplies eos/pad tokens.</summary>
     public static ByteLevelBpeTokenizer Load(string tokenizerJsonPath)
     {
-        if (!File.Exists(tokenizerJsonPath)) throw new FactTraceException($"tokenizer file '{tokenizerJsonPath}' not found");
-        var dir = Path.GetDirectoryName(Path.GetFullPath(tokenizerJsonPath))!;
-        var companions = Companions.Select(n => Path.Combine(dir, n)).Where(File.Exists)
-            .ToDictionary(p => Path.GetFileName(p), p => File.ReadAllBytes(p));
+        var companions = BpeModelJson.ReadCompanions(tokenizerJsonPath);
         return Parse(File.ReadAllBytes(tokenizerJsonPath), tokenizerJsonPath, companions);
     }
 
@@ -86,13 +81,9 @@ public sealed class ByteLevelBpeTokenizer : ByteBpeTokenizerBase
     public static ByteLevelBpeTokenizer Parse(byte[] json, string source = FileName, IReadOnlyDictionary<string, byte[]>? companions = null)
     {
         FactTraceException Fail(string why) => new($"{source}: {why}");
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(json); }
-        catch (JsonException e) { throw Fail($"not valid JSON ({e.Message.Split('\n')[0]})"); }
+        var (doc, model) = BpeModelJson.Parse(json, Fail);
         using var _ = doc;
         var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
-            throw Fail("no \"model\" object");
         var type = ModelType(model);
         if (type != "BPE") throw Fail($"model type \"{type}\" is not byte-level BPE");
 

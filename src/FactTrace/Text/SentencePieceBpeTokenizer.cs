@@ -67,23 +67,16 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
 
     public static SentencePieceBpeTokenizer Load(string path)
     {
-        if (!File.Exists(path)) throw new FactTraceException($"tokenizer file '{path}' not found");
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var companions = new[] { "tokenizer_config.json", "special_tokens_map.json" }.Select(n => Path.Combine(dir, n)).Where(File.Exists)
-            .ToDictionary(p => Path.GetFileName(p), p => File.ReadAllBytes(p));
+        var companions = BpeModelJson.ReadCompanions(path);
         return Parse(File.ReadAllBytes(path), path, companions);
     }
 
     public static SentencePieceBpeTokenizer Parse(byte[] json, string source = FileName, IReadOnlyDictionary<string, byte[]>? companions = null)
     {
         FactTraceException Fail(string why) => new($"{source}: {why}");
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(json); }
-        catch (JsonException e) { throw Fail($"not valid JSON ({e.Message.Split('\n')[0]})"); }
+        var (doc, model) = BpeModelJson.Parse(json, Fail);
         using var _ = doc;
         var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
-            throw Fail("no \"model\" object");
         if (ByteLevelBpeTokenizer.ModelType(model) != "BPE") throw Fail("model type is not BPE");
         var (vocab, pairs) = BpeModelJson.Read(model, Fail, spaceFree: false);
         var merges = new Dictionary<(int, int), (int, int)>();
