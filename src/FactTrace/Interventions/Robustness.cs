@@ -32,6 +32,9 @@ public sealed record RobustnessOptions
     public ProbeOptions Probe { get; init; } = new() { BioSize = 256, QaSize = 256 };
     [Description("Seed of the random controls.")]
     public long Seed { get; init; }
+    /// <summary>Large models: two accumulators in memory instead of two per kind, at the cost of one probe pass per post-hoc kind.</summary>
+    [Description("Score one trace kind at a time (two accumulators in memory instead of two per kind; one probe pass per post-hoc kind).")]
+    public bool OneKindAtATime { get; init; }
     /// <summary>The study's own trainings give one precision; each one here trains both strategies again (a study option).</summary>
     [Description("Extra training precisions (fp32, bf16): each trains both strategies again at it and adds its variants (study only).")]
     public IReadOnlyList<Training.Precision> Precisions { get; init; } = [];
@@ -147,90 +150,109 @@ public static class RobustnessRun
             finally { model.train(wasTraining); }
         }
 
-        // The score sets: (kind, when, granularity, BIO, QA).
-        var sets = new List<(ScoreKind Kind, string When, string Granularity, ScoreAccumulator Bio, ScoreAccumulator Qa)>();
+        // The score sets (kind, when, granularity, BIO, QA) come in batches, each scored, ranked and disposed before the
+        // next: lr-grad read from the training; the post-hoc kinds from one set of probe passes, or one kind per batch.
         var skipped = new List<string>();
-        try
+        var batches = new List<Func<List<(ScoreKind Kind, string When, string Granularity, ScoreAccumulator Bio, ScoreAccumulator Qa)>>>();
+        if (o.Scores.Contains(ScoreKind.LrGrad))
         {
-            if (o.Scores.Contains(ScoreKind.LrGrad))
+            var dir = r.TrainScores ?? Path.Combine(Path.GetDirectoryName(folder.Path.TrimEnd(Path.DirectorySeparatorChar))!, TrainingTrace.FolderName);
+            if (!File.Exists(Path.Combine(dir, TraceFiles.ScoresBio))) skipped.Add($"lr-grad: no {TraceFiles.ScoresBio} in '{dir}' (the training did not trace)");
+            else batches.Add(() =>
             {
-                var dir = r.TrainScores ?? Path.Combine(Path.GetDirectoryName(folder.Path.TrimEnd(Path.DirectorySeparatorChar))!, TrainingTrace.FolderName);
-                if (File.Exists(Path.Combine(dir, TraceFiles.ScoresBio)))
-                {
-                    var (bio, qa, meta) = Tracer.LoadScores(dir);
-                    if (bio.Kind == ScoreKind.LrGrad) sets.Add((bio.Kind, "during-training", meta.GetValueOrDefault("granularity") ?? "micro-batch", bio, qa));
-                    else { skipped.Add($"lr-grad: '{dir}' holds {bio.Kind.Name()} scores"); bio.Dispose(); qa.Dispose(); }
-                }
-                else skipped.Add($"lr-grad: no {TraceFiles.ScoresBio} in '{dir}' (the training did not trace)");
-            }
-            var posthoc = o.Scores.Where(k => !k.DuringTrainingOnly()).ToList();
-            if (posthoc.Count > 0)
+                var (bio, qa, meta) = Tracer.LoadScores(dir);
+                if (bio.Kind == ScoreKind.LrGrad) return [(bio.Kind, "during-training", meta.GetValueOrDefault("granularity") ?? "micro-batch", bio, qa)];
+                skipped.Add($"lr-grad: '{dir}' holds {bio.Kind.Name()} scores");
+                bio.Dispose();
+                qa.Dispose();
+                return [];
+            });
+        }
+        var posthoc = o.Scores.Where(k => !k.DuringTrainingOnly()).ToList();
+        ProbeSet? probes = null;
+        foreach (var group in o.OneKindAtATime ? posthoc.Select(k => (List<ScoreKind>)[k]) : posthoc.Count > 0 ? [posthoc] : [])
+            batches.Add(() =>
             {
-                var probes = ProbeSet.Build(world, tok, o.Probe);
-                var bio = GradientTrace.RunKinds(model, probes.Bio, posthoc, o.Granularity, tok.PadId,
+                probes ??= ProbeSet.Build(world, tok, o.Probe);
+                var bio = GradientTrace.RunKinds(model, probes.Bio, group, o.Granularity, tok.PadId,
                     progress: (d, t) => progress?.Report(new WorkProgress("BIO gradients", d, t)));
-                var qa = GradientTrace.RunKinds(model, probes.Qa, posthoc, o.Granularity, tok.PadId,
-                    progress: (d, t) => progress?.Report(new WorkProgress("QA gradients", d, t)));
-                foreach (var k in posthoc) sets.Add((k, "post-hoc", o.Granularity.Name(), bio[k], qa[k]));
-            }
-
-            double? none = o.ResetRhos.Count > 0 ? QaOod() : null;
-            var rows = new List<RobustnessRow>();
-            int done = 0, total = sets.Count * o.Scopes.Count * o.Rhos.Count;
-            foreach (var (kind, when, granularity, bioScores, qaScores) in sets)
-            {
-                using var rankBio = Tracer.Ranked(bioScores);
-                using var rankQa = Tracer.Ranked(qaScores);
-                foreach (var scope in o.Scopes)
-                    foreach (var rho in o.Rhos)
-                    {
-                        progress?.Report(new WorkProgress($"{kind.Name()} {scope.Name()} rho={TraceNames.RhoTag(rho)}", done++, total));
-                        using var mb = TopK.Select(rankBio.Scores, candidates, rho, scope);
-                        using var mq = TopK.Select(rankQa.Scores, candidates, rho, scope);
-                        using var shared = mb.Intersect(mq);
-                        var stats = SharedSet.Statistics(map, candidates, rho, scope, mb, mq, shared, out var neurons);
-                        int heads = stats.ByHead.Count(h => h.Shared > 0), neuronsWith = neurons.Count(n => n.Shared > 0);
-                        ResetResult? reset = null;
-                        if (o.ResetRhos.Contains(rho))
-                        {
-                            editor.Ablate(shared, ResetTo.Reference);
-                            double inS;
-                            try { inS = QaOod(); } finally { editor.Restore(); }
-                            var random = new List<double>();
-                            for (var d = 0; d < o.Controls; d++)
-                            {
-                                using var m = ControlMasks.RandomLike(shared, map, o.Seed, d);
-                                editor.Ablate(m, ResetTo.Reference);
-                                try { random.Add(QaOod()); } finally { editor.Restore(); }
-                            }
-                            var mean = random.Average();
-                            double? sd = random.Count < 2 ? null : Math.Sqrt(random.Sum(x => (x - mean) * (x - mean)) / (random.Count - 1));
-                            reset = new ResetResult(inS, mean, sd, random.Count);
-                        }
-                        rows.Add(new RobustnessRow
-                        {
-                            Score = kind.Name(), When = when, Granularity = granularity, Scope = scope.Name(), Rho = rho, K = stats.K,
-                            Shared = stats.Shared, HeadsWithShared = heads, NeuronsWithShared = neuronsWith,
-                            GiniHeads = heads >= 2 ? stats.Centralization.Heads.Gini : null,
-                            GiniNeurons = neuronsWith >= 2 ? stats.Centralization.Neurons.Gini : null,
-                            Reset = reset,
-                        });
-                        NativeHeap.Collect();
-                    }
-            }
-            var report = new RobustnessReport
-            {
-                Model = folder.Path, Reference = refPath, Precision = r.Precision,
-                ParametersConsidered = candidates.Sum(p => p.NumEl), QaOodNone = none, EvalPeople = o.EvalPeople,
-                Skipped = skipped, Variants = rows,
-            };
-            OutputFolder.Create(r.Out, r.Force, tmp =>
-                AtomicFile.WriteAllText(Path.Combine(tmp, RobustnessReport.FileName), Json.Serialize(report) + "\n"), "robustness folder");
-            return report;
-        }
-        finally
+                Dictionary<ScoreKind, ScoreAccumulator> qa;
+                try
+                {
+                    qa = GradientTrace.RunKinds(model, probes.Qa, group, o.Granularity, tok.PadId,
+                        progress: (d, t) => progress?.Report(new WorkProgress("QA gradients", d, t)));
+                }
+                catch
+                {
+                    foreach (var x in bio.Values) x.Dispose();
+                    throw;
+                }
+                return [.. group.Select(k => (k, "post-hoc", o.Granularity.Name(), bio[k], qa[k]))];
+            });
+        double? none = o.ResetRhos.Count > 0 ? QaOod() : null;
+        var rows = new List<RobustnessRow>();
+        int done = 0, total = (o.Scores.Count - (skipped.Count > 0 ? 1 : 0)) * o.Scopes.Count * o.Rhos.Count;
+        void Score(ScoreKind kind, string when, string granularity, ScoreAccumulator bioScores, ScoreAccumulator qaScores)
         {
-            foreach (var s in sets) { s.Bio.Dispose(); s.Qa.Dispose(); }
+            using var rankBio = Tracer.Ranked(bioScores);
+            using var rankQa = Tracer.Ranked(qaScores);
+            foreach (var scope in o.Scopes)
+                foreach (var rho in o.Rhos)
+                {
+                    progress?.Report(new WorkProgress($"{kind.Name()} {scope.Name()} rho={TraceNames.RhoTag(rho)}", done++, total));
+                    using var mb = TopK.Select(rankBio.Scores, candidates, rho, scope);
+                    using var mq = TopK.Select(rankQa.Scores, candidates, rho, scope);
+                    using var shared = mb.Intersect(mq);
+                    var stats = SharedSet.Statistics(map, candidates, rho, scope, mb, mq, shared, out var neurons);
+                    int heads = stats.ByHead.Count(h => h.Shared > 0), neuronsWith = neurons.Count(n => n.Shared > 0);
+                    ResetResult? reset = null;
+                    if (o.ResetRhos.Contains(rho))
+                    {
+                        editor.Ablate(shared, ResetTo.Reference);
+                        double inS;
+                        try { inS = QaOod(); } finally { editor.Restore(); }
+                        var random = new List<double>();
+                        for (var d = 0; d < o.Controls; d++)
+                        {
+                            using var m = ControlMasks.RandomLike(shared, map, o.Seed, d);
+                            editor.Ablate(m, ResetTo.Reference);
+                            try { random.Add(QaOod()); } finally { editor.Restore(); }
+                        }
+                        var mean = random.Average();
+                        double? sd = random.Count < 2 ? null : Math.Sqrt(random.Sum(x => (x - mean) * (x - mean)) / (random.Count - 1));
+                        reset = new ResetResult(inS, mean, sd, random.Count);
+                    }
+                    rows.Add(new RobustnessRow
+                    {
+                        Score = kind.Name(), When = when, Granularity = granularity, Scope = scope.Name(), Rho = rho, K = stats.K,
+                        Shared = stats.Shared, HeadsWithShared = heads, NeuronsWithShared = neuronsWith,
+                        GiniHeads = heads >= 2 ? stats.Centralization.Heads.Gini : null,
+                        GiniNeurons = neuronsWith >= 2 ? stats.Centralization.Neurons.Gini : null,
+                        Reset = reset,
+                    });
+                    NativeHeap.Collect();
+                }
         }
+        foreach (var batch in batches)
+        {
+            var sets = batch();
+            try
+            {
+                foreach (var x in sets) Score(x.Kind, x.When, x.Granularity, x.Bio, x.Qa);
+            }
+            finally
+            {
+                foreach (var x in sets) { x.Bio.Dispose(); x.Qa.Dispose(); }
+            }
+        }
+        var report = new RobustnessReport
+        {
+            Model = folder.Path, Reference = refPath, Precision = r.Precision,
+            ParametersConsidered = candidates.Sum(p => p.NumEl), QaOodNone = none, EvalPeople = o.EvalPeople,
+            Skipped = skipped, Variants = rows,
+        };
+        OutputFolder.Create(r.Out, r.Force, tmp =>
+            AtomicFile.WriteAllText(Path.Combine(tmp, RobustnessReport.FileName), Json.Serialize(report) + "\n"), "robustness folder");
+        return report;
     }
 }

@@ -39,7 +39,8 @@ public sealed record MemoryPlan
 
     /// <param name="model">A named config (published or tiny), a config.json or an HF folder.</param>
     /// <param name="sequenceLength">Tokens per training example (a BIO of the world under the model's tokenizer).</param>
-    /// <param name="robustnessKinds">Trace kinds of the robustness stage (the default: lr-grad and three post-hoc kinds).</param>
+    /// <param name="robustnessKinds">Trace kinds the robustness stage holds at once (the default 4: lr-grad and three post-hoc
+    /// kinds; 1 with robustness.one_kind_at_a_time).</param>
     public static MemoryPlan For(string model, int batchSize, int sequenceLength, Precision precision, long? budgetBytes = null, int robustnessKinds = 4)
     {
         if (batchSize <= 0) throw new IO.OptionException("batch_size", $"must be positive (got {batchSize})");
@@ -69,8 +70,9 @@ public sealed record MemoryPlan
         var analysis = new List<MemoryItem>
         {
             new("weights (fp32)", 4 * n, "the model analysed"),
-            new("gradients (fp32)", 4 * n, "one example's backward"),
+            new("gradients (fp32)", 4 * n, "one example's backward (post-hoc kinds)"),
             new("trace accumulators (fp32)", 8 * n, "S_BIO and S_QA (or the lr-grad sums read back)"),
+            new("ranking copies (fp32)", 8 * n, "|Delta| of a signed kind (lr-grad), what top-k ranks"),
             new("ablation copies (fp32)", 8 * n, "trained and reference weights, to reset and restore"),
             new("activations (fp32)", Activations(1), $"one example of {t} tokens"),
         };
@@ -78,8 +80,8 @@ public sealed record MemoryPlan
         var robustness = new List<MemoryItem>
         {
             analysis[0], analysis[1],
-            new("trace accumulators (fp32)", kinds * 8 * n, $"{kinds} kinds x 2 tasks, all held at once"),
-            analysis[3], analysis[4],
+            new("trace accumulators (fp32)", kinds * 8 * n, $"{kinds} kind{(kinds == 1 ? "" : "s")} x 2 tasks held at once (robustness.one_kind_at_a_time: 1)"),
+            analysis[3], analysis[4], analysis[5],
         };
         return new MemoryPlan
         {

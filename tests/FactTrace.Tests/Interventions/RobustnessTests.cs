@@ -73,6 +73,10 @@ public class RobustnessTests
             { DuringTraining = true });
         var row = report.Variants.Single(v => v is { Score: "lr-grad", Scope: "global", Rho: 0.01 });
         Assert.Equal((trace.PerRho[0].K, trace.PerRho[0].Shared), (row.K, row.Shared));
+        // One kind at a time (large models): the same rows.
+        var oneByOne = RobustnessRun.Run(new RobustnessRequest(worldDir, Path.Combine(run, "final"), Path.Combine(root, "robust1"), o with { OneKindAtATime = true })
+            { Precision = "fp32" });
+        Assert.Equal(Json.Serialize(report.Variants), Json.Serialize(oneByOne.Variants));
         // Written and read by the same record.
         var read = RunReader.Robustness(outDir)!;
         Assert.Equal(Json.Serialize(report), Json.Serialize(read));

@@ -17,12 +17,15 @@ public class MemoryPlanTests
         Assert.Equal(4 * parameters, plan.Training.Single(i => i.What.StartsWith("weights")).Bytes);
         Assert.Equal(8 * parameters, plan.Training.Single(i => i.What.StartsWith("AdamW")).Bytes);
         Assert.Equal(8 * parameters, plan.Training.Single(i => i.What.StartsWith("lr-grad")).Bytes);
-        // Training at batch 4 fits one 80 GB GPU; the robustness stage (4 kinds x 2 accumulators at once) does not.
+        // Training at batch 4 fits one 80 GB GPU; the analyses (weights, gradients, sums, |sums|, two weight copies: 32
+        // bytes per parameter) and the robustness stage (4 kinds x 2 accumulators at once) do not.
         Assert.True(plan.TrainingBytes < 80 * MemoryPlan.GiB);
+        Assert.Equal(32 * parameters, plan.AnalysisBytes - plan.Analysis.Single(i => i.What.StartsWith("activations")).Bytes);
         Assert.Equal(4 * 8 * parameters, plan.Robustness.Single(i => i.What.StartsWith("trace")).Bytes);
         Assert.Equal(plan.RobustnessBytes, plan.PeakBytes);
         Assert.False(plan.Fits);
-        Assert.True(MemoryPlan.For(model, 4, 256, Precision.Bf16, 80 * MemoryPlan.GiB, robustnessKinds: 1).Fits);
+        var oneKind = MemoryPlan.For(model, 4, 256, Precision.Bf16, 80 * MemoryPlan.GiB, robustnessKinds: 1);
+        Assert.Equal(oneKind.AnalysisBytes, oneKind.RobustnessBytes);
         // Activations grow with the batch; a budget is optional.
         Assert.True(MemoryPlan.For(model, 16, 256, Precision.Bf16).TrainingBytes > plan.TrainingBytes);
         Assert.Null(MemoryPlan.For(model, 4, 256, Precision.Bf16).Fits);
