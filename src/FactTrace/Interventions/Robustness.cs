@@ -136,19 +136,7 @@ public static class RobustnessRun
         var evaluator = new Evaluator(tok);
         var set = EvalSetBuilder.ForPeople(world, tok, o.EvalPeople);
 
-        double QaOod()
-        {
-            var wasTraining = model.training;
-            model.eval();
-            try
-            {
-                using var noGrad = TorchSharp.torch.no_grad();
-                var answers = evaluator.Answer(model, set.QaOod);
-                GC.Collect();
-                return answers.Length == 0 ? 0 : answers.Count(x => x) / (double)answers.Length;
-            }
-            finally { model.train(wasTraining); }
-        }
+        double QaOod() => RecallPoint.MeasureQaOod(evaluator, model, set);
 
         // The score sets (kind, when, granularity, BIO, QA) come in batches, each scored, ranked and disposed before the
         // next: lr-grad read from the training; the post-hoc kinds from one set of probe passes, or one kind per batch.
@@ -156,7 +144,7 @@ public static class RobustnessRun
         var batches = new List<Func<List<(ScoreKind Kind, string When, string Granularity, ScoreAccumulator Bio, ScoreAccumulator Qa)>>>();
         if (o.Scores.Contains(ScoreKind.LrGrad))
         {
-            var dir = r.TrainScores ?? Path.Combine(Path.GetDirectoryName(folder.Path.TrimEnd(Path.DirectorySeparatorChar))!, TrainingTrace.FolderName);
+            var dir = r.TrainScores ?? TrainingTrace.BesideModel(folder.Path);
             if (!File.Exists(Path.Combine(dir, TraceFiles.ScoresBio))) skipped.Add($"lr-grad: no {TraceFiles.ScoresBio} in '{dir}' (the training did not trace)");
             else batches.Add(() =>
             {

@@ -189,7 +189,8 @@ public static class GradientTrace
         if (kinds.Count == 0) return [];
         if (kinds.Distinct().Count() != kinds.Count) throw new ArgumentException("a kind is given twice", nameof(kinds));
         foreach (var k in kinds)
-            if (k.DuringTrainingOnly()) throw new OptionException("score", $"{k.Name()} is accumulated during training only");
+            if (k.DuringTrainingOnly())
+                throw new OptionException("score", $"{k.Name()} is accumulated during training only (train --trace-score {k.Name()}, then trace --during-training)");
         if (granularity == Granularity.MicroBatch && microBatch <= 0)
             throw new OptionException("micro_batch", $"must be positive (got {microBatch})");
         var size = granularity == Granularity.Example ? 1 : microBatch;
@@ -232,40 +233,6 @@ public static class GradientTrace
     /// consecutive micro-batch of <paramref name="microBatch"/> examples. The model is put in eval mode (and restored).
     /// </summary>
     public static ScoreAccumulator Run(CausalLM model, IReadOnlyList<EncodedExample> examples, ScoreKind kind,
-        Granularity granularity, int padId, int microBatch = 8, Action<long, long>? progress = null)
-    {
-        if (kind.DuringTrainingOnly())
-            throw new OptionException("score", $"{kind.Name()} is accumulated during training only (train --trace-score {kind.Name()}, then trace --during-training)");
-        if (granularity == Granularity.MicroBatch && microBatch <= 0)
-            throw new OptionException("micro_batch", $"must be positive (got {microBatch})");
-        var size = granularity == Granularity.Example ? 1 : microBatch;
-        var acc = new ScoreAccumulator(model, kind);
-        var wasTraining = model.training;
-        model.eval();
-        try
-        {
-            long done = 0, units = 0;
-            foreach (var unit in examples.Chunk(size))
-            {
-                acc.Add(model, unit, padId);
-                done += unit.Length;
-                if (++units % CollectEvery == 0) GC.Collect();
-                if (units % (CollectEvery * 8) == 0) NativeHeap.Collect();
-                progress?.Invoke(done, examples.Count);
-            }
-            model.zero_grad();
-            NativeHeap.Collect();
-            return acc;
-        }
-        catch
-        {
-            acc.Dispose();
-            throw;
-        }
-        finally
-        {
-            model.zero_grad();
-            model.train(wasTraining);
-        }
-    }
+        Granularity granularity, int padId, int microBatch = 8, Action<long, long>? progress = null) =>
+        RunKinds(model, examples, [kind], granularity, padId, microBatch, progress)[kind];
 }

@@ -41,7 +41,7 @@ public static class TraceRun
 
         if (r.DuringTraining || r.Scores is not null)
         {
-            var dir = r.Scores ?? Path.Combine(Path.GetDirectoryName(folder.Path.TrimEnd(Path.DirectorySeparatorChar))!, TrainingTrace.FolderName);
+            var dir = r.Scores ?? TrainingTrace.BesideModel(folder.Path);
             if (!File.Exists(Path.Combine(dir, TraceFiles.ScoresBio)))
                 throw new OptionException("scores", $"no {TraceFiles.ScoresBio} in '{dir}' (train with `trace_score`, or give `scores`)");
             var (bio, qa, meta) = Tracer.LoadScores(dir);

@@ -24,6 +24,10 @@ public sealed class TrainingTrace : ITrainingObserver, IDisposable
 {
     public const string FolderName = "train_scores", InfoFile = "train_scores.json";
 
+    /// <summary>The train_scores/ folder of the training run whose HF folder (RUN/final) is <paramref name="modelFolder"/>.</summary>
+    public static string BesideModel(string modelFolder) =>
+        Path.Combine(Path.GetDirectoryName(modelFolder.TrimEnd(Path.DirectorySeparatorChar))!, FolderName);
+
     readonly int padId;
     readonly int every;
     long observed;

@@ -63,7 +63,7 @@ internal sealed class Checkpoints(CausalLM model, TrainOptions options, Trainer.
                 p.copy_(w);
             }
             opt.LoadState(moments, state.OptimizerStep);
-            observer?.LoadState(folder);
+            RestoreObserver(folder);
         }
         finally
         {
@@ -71,6 +71,7 @@ internal sealed class Checkpoints(CausalLM model, TrainOptions options, Trainer.
         }
     }
 
+    /// <summary>The observer's sums of the checkpoint (also for a finished run, whose steps are not run again).</summary>
     public void RestoreObserver(string folder) => observer?.LoadState(folder);
 
     /// <summary>SHA-256 over options, model config and every example's tokens: what must match for a resume.</summary>
